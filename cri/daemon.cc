@@ -1,0 +1,84 @@
+#include "cri/daemon.h"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "common/fs.h"
+#include "cri/server/unimplemented_interceptor.h"
+#include "cri/server/unix_socket.h"
+
+namespace berth {
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config, Logger logger) {
+  if (::geteuid() != 0) {
+    return PermissionDenied("berthd must run as root (it creates namespaces, mounts and cgroups)");
+  }
+  BERTH_RETURN_IF_ERROR(MakeDirs(config.root, 0700).Wrap("root directory"));
+  auto lock = InstanceLock::Acquire(config.root);
+  if (!lock.ok()) return lock.status();
+  BERTH_RETURN_IF_ERROR(MakeDirs(config.state, 0700).Wrap("state directory"));
+
+  std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(logger), std::move(*lock)));
+  d->plugins_.LoadAll(d->config_.plugin_dirs);
+  BERTH_RETURN_IF_ERROR(d->Serve());
+  return d;
+}
+
+Daemon::Daemon(DaemonConfig config, Logger logger, InstanceLock lock)
+    : config_(std::move(config)),
+      logger_(std::move(logger)),
+      lock_(std::move(lock)),
+      plugins_(logger_.With({{"component", "plugin_host"}}), config_.plugins),
+      runtime_service_(config_, plugins_),
+      introspection_service_(plugins_) {}
+
+Status Daemon::Serve() {
+  BERTH_RETURN_IF_ERROR(PrepareSocketPath(config_.socket));
+
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort("unix:" + config_.socket, grpc::InsecureServerCredentials(),
+                           &bound_port);
+  builder.RegisterService(&runtime_service_);
+  builder.RegisterService(&image_service_);
+  builder.RegisterService(&introspection_service_);
+  // Image layers and exec output can exceed gRPC's 4 MiB default, as for containerd.
+  builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  builder.SetMaxSendMessageSize(16 * 1024 * 1024);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeUnimplementedInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  server_ = builder.BuildAndStart();
+  if (!server_ || bound_port == 0) {
+    server_.reset();
+    return Unavailable("cannot listen on unix socket " + config_.socket);
+  }
+  socket_bound_ = true;
+  // The socket's directory is 0700, so nobody could reach it in the moment before this.
+  BERTH_RETURN_IF_ERROR(RestrictSocket(config_.socket));
+  logger_.Info("serving CRI", {{"socket", config_.socket}, {"root", config_.root},
+                               {"state", config_.state}, {"version", BERTH_VERSION}});
+  return OkStatus();
+}
+
+void Daemon::Shutdown() {
+  if (server_) {
+    logger_.Info("shutting down");
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server_->Wait();
+    server_.reset();
+  }
+  if (socket_bound_) {
+    ::unlink(config_.socket.c_str());
+    socket_bound_ = false;
+  }
+}
+
+Daemon::~Daemon() { Shutdown(); }
+
+}  // namespace berth

@@ -1,0 +1,47 @@
+#pragma once
+// berthd as one object: the lock on its root, its plugins, and the gRPC server on its socket.
+//
+// Lifetime: Start() brings everything up in order and returns a running daemon, or an error
+// with nothing left behind (no socket file, lock released). Shutdown() stops accepting RPCs,
+// waits briefly for those in flight, and removes the socket; the destructor does the same if
+// it was not called. Members are declared so that the server dies before the services it
+// calls, and the services before the plugins they borrow.
+
+#include <memory>
+
+#include <grpcpp/server.h>
+
+#include "common/log.h"
+#include "common/status.h"
+#include "cri/daemon_config.h"
+#include "cri/instance_lock.h"
+#include "cri/plugin_host/plugin_host.h"
+#include "cri/server/introspection_service.h"
+#include "cri/server/runtime_service.h"
+
+namespace berth {
+
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>> Start(DaemonConfig config, Logger logger);
+
+  // Idempotent; safe to call from a thread other than the one that called Start().
+  void Shutdown();
+  ~Daemon();
+
+ private:
+  Daemon(DaemonConfig config, Logger logger, InstanceLock lock);
+  Status Serve();
+
+  DaemonConfig config_;
+  Logger logger_;
+  InstanceLock lock_;
+  PluginHost plugins_;
+  RuntimeService runtime_service_;
+  runtime::v1::ImageService::Service image_service_;  // every RPC UNIMPLEMENTED until images land
+  IntrospectionService introspection_service_;
+  std::unique_ptr<grpc::Server> server_;
+  bool socket_bound_ = false;
+};
+
+}  // namespace berth

@@ -1,0 +1,67 @@
+#include "cri/daemon_config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/fs.h"
+#include "common/json_reader.h"
+
+namespace berth {
+
+nlohmann::json DaemonConfig::ToJson() const {
+  return {
+      {"socket", socket},           {"root", root},
+      {"state", state},             {"plugin_dirs", plugin_dirs},
+      {"log_level", LogLevelName(log_level)}, {"plugins", plugins},
+  };
+}
+
+Status LoadDaemonConfigFile(const std::string& path, DaemonConfig& config) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status().Wrap("config file");
+  auto doc = ParseJson(*text, path);
+  if (!doc.ok()) return doc.status();
+
+  JsonObjectReader r(*doc, path);
+  std::string log_level(LogLevelName(config.log_level));
+  r.Get("socket", config.socket);
+  r.Get("root", config.root);
+  r.Get("state", config.state);
+  r.Get("plugin_dirs", config.plugin_dirs);
+  r.Get("log_level", log_level);
+  r.GetObject("plugins", config.plugins);
+  BERTH_RETURN_IF_ERROR(r.Finish());
+
+  auto level = ParseLogLevel(log_level);
+  if (!level) {
+    return InvalidArgument(r.PathOf("log_level") + ": \"" + log_level +
+                           "\" is not one of debug, info, warn, error");
+  }
+  config.log_level = *level;
+  for (const auto& [name, section] : config.plugins.items()) {
+    if (!section.is_object()) {
+      return InvalidArgument(r.PathOf("plugins") + "." + name + ": expected an object, got " +
+                             section.type_name());
+    }
+  }
+  return OkStatus();
+}
+
+std::vector<std::string> DefaultPluginDirs() {
+  std::vector<std::string> dirs;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto bin_dir = exe.parent_path();
+    // Installed layout: <prefix>/bin/berthd and <prefix>/lib/berth/plugins.
+    dirs.push_back((bin_dir.parent_path() / "lib/berth/plugins").string());
+    // Build tree layout: <build>/cri/berthd and <build>/plugins.d.
+    dirs.push_back((bin_dir.parent_path() / "plugins.d").string());
+  }
+  dirs.push_back("/usr/local/lib/berth/plugins");
+  dirs.push_back("/usr/lib/berth/plugins");
+  return dirs;
+}
+
+}  // namespace berth

@@ -1,0 +1,37 @@
+#pragma once
+// berthd's configuration: defaults, the JSON config file, then command-line flags, in that
+// order of precedence (flags win). Every key of the file is optional and unknown keys are
+// errors. docs/configuration.md documents each key.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "common/status.h"
+
+namespace berth {
+
+struct DaemonConfig {
+  std::string socket = "/run/berth/berth.sock";  // CRI + berth.v1 gRPC, unix socket
+  std::string root = "/var/lib/berth";           // persistent state (metadata, images)
+  std::string state = "/run/berth";              // runtime state, gone at reboot
+  std::vector<std::string> plugin_dirs;          // searched in order for plugin *.so
+  LogLevel log_level = LogLevel::kInfo;
+  nlohmann::json plugins = nlohmann::json::object();  // plugin name -> its own config object
+
+  // The effective configuration as JSON (for Status verbose info and debugging).
+  nlohmann::json ToJson() const;
+};
+
+// Reads `path` into `config`, leaving keys the file does not set as they are.
+// INVALID_ARGUMENT naming the file and key for bad JSON, wrong types or unknown keys;
+// NOT_FOUND when the file does not exist.
+Status LoadDaemonConfigFile(const std::string& path, DaemonConfig& config);
+
+// The plugin directories used when neither the file nor a flag names any: the installed
+// location, next to the running binary (../lib/berth/plugins) and the build tree's plugins.d.
+std::vector<std::string> DefaultPluginDirs();
+
+}  // namespace berth
