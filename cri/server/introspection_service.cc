@@ -14,7 +14,7 @@ grpc::Status IntrospectionService::ListPlugins(grpc::ServerContext*,
     out->set_path(p.path);
     out->set_status(p.status);
     out->set_error(p.error);
-    for (const auto& r : p.requires) out->add_requires(r);
+    for (const auto& r : p.requirements) out->add_requirements(r);
   }
   return grpc::Status::OK;
 }

@@ -33,7 +33,7 @@ nlohmann::json PluginsToJson(const std::vector<PluginRecord>& plugins) {
   nlohmann::json out = nlohmann::json::array();
   for (const PluginRecord& p : plugins) {
     nlohmann::json j = {{"type", p.type},     {"name", p.name},     {"version", p.version},
-                        {"path", p.path},     {"status", p.status}, {"requires", p.requires}};
+                        {"path", p.path},     {"status", p.status}, {"requires", p.requirements}};
     if (!p.error.empty()) j["error"] = p.error;
     out.push_back(std::move(j));
   }

@@ -6,7 +6,7 @@
 // issue lands. Handlers run on gRPC's thread pool concurrently; the objects borrowed here are
 // read-only after startup and must outlive the service.
 
-#include "api.grpc.pb.h"
+#include "api/cri.h"
 #include "cri/daemon_config.h"
 #include "cri/plugin_host/plugin_host.h"
 

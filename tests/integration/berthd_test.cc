@@ -8,10 +8,11 @@
 #include <fstream>
 
 #include <grpcpp/create_channel.h>
+#include <nlohmann/json.hpp>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
-#include "api.grpc.pb.h"
+#include "api/cri.h"
 #include "introspection.grpc.pb.h"
 #include "tests/support/berthd_process.h"
 

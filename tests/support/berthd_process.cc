@@ -77,11 +77,9 @@ bool BerthdProcess::Start(int timeout_ms) {
   if (pid_ <= 0) return false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    struct stat st{};
-    // berthd restricts the socket right after binding it; once it is 0660 it is serving.
-    if (::stat(socket_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0660) {
-      return true;
-    }
+    // berthd logs "serving CRI" once its socket is bound and restricted. The socket file alone
+    // proves nothing: a killed daemon's, or one another daemon serves, may already be there.
+    if (Stderr().find("msg=\"serving CRI\"") != std::string::npos) return true;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
