@@ -32,7 +32,8 @@ Daemon::Daemon(DaemonConfig config, Logger logger, InstanceLock lock)
     : config_(std::move(config)),
       logger_(std::move(logger)),
       lock_(std::move(lock)),
-      plugins_(logger_.With({{"component", "plugin_host"}}), config_.plugins),
+      plugins_(logger_.With({{"component", "plugin_host"}}), config_.plugins, config_.root,
+               config_.state),
       runtime_service_(config_, plugins_),
       introspection_service_(plugins_) {}
 

@@ -29,23 +29,28 @@ LogLevel LevelFromPlugin(int level) {
 }  // namespace
 
 PluginHandle::PluginHandle(std::shared_ptr<PluginLibrary> library, Logger logger,
-                           const PluginEventBus* events)
+                           const PluginEventBus* events, Dirs dirs)
     : library_(std::move(library)),
       logger_(std::move(logger)),
       events_(events),
       key_(library_->key()),
+      dirs_(std::move(dirs)),
       serialize_((library_->flags() & BERTH_PLUGIN_FLAG_SERIALIZE_INVOKE) != 0) {
   host_api_.struct_size = sizeof(berth_host_api);
   host_api_.ctx = this;
   host_api_.log = &PluginHandle::HostLog;
   host_api_.publish_event = &PluginHandle::HostPublishEvent;
+  host_api_.root_dir = dirs_.root.c_str();
+  host_api_.state_dir = dirs_.state.c_str();
 }
 
 Result<std::unique_ptr<PluginHandle>> PluginHandle::Create(std::shared_ptr<PluginLibrary> library,
                                                            const std::string& config_json,
                                                            Logger logger,
-                                                           const PluginEventBus* events) {
-  std::unique_ptr<PluginHandle> h(new PluginHandle(std::move(library), std::move(logger), events));
+                                                           const PluginEventBus* events,
+                                                           Dirs dirs) {
+  std::unique_ptr<PluginHandle> h(
+      new PluginHandle(std::move(library), std::move(logger), events, std::move(dirs)));
   void* instance = nullptr;
   char* error = nullptr;
   int code = h->library_->vtable().create(config_json.c_str(), config_json.size(), &h->host_api_,

@@ -32,9 +32,14 @@ class PluginHandle {
   // plugin's log lines (callers add the plugin's fields); `events` its published events and
   // must outlive the handle. On failure the plugin's own message (or its status code) is in
   // the returned status, whose code is the plugin's.
+  // `dirs` become the instance's root_dir/state_dir (already created by the caller, or empty).
+  struct Dirs {
+    std::string root;
+    std::string state;
+  };
   static Result<std::unique_ptr<PluginHandle>> Create(std::shared_ptr<PluginLibrary> library,
                                                       const std::string& config_json, Logger logger,
-                                                      const PluginEventBus* events);
+                                                      const PluginEventBus* events, Dirs dirs = {});
 
   PluginHandle(const PluginHandle&) = delete;
   PluginHandle& operator=(const PluginHandle&) = delete;
@@ -55,7 +60,8 @@ class PluginHandle {
   Result<std::string> InvokeRaw(std::string_view method, std::string_view request) const;
 
  private:
-  PluginHandle(std::shared_ptr<PluginLibrary> library, Logger logger, const PluginEventBus* events);
+  PluginHandle(std::shared_ptr<PluginLibrary> library, Logger logger, const PluginEventBus* events,
+               Dirs dirs);
   Status CallInvoke(std::string_view method, std::string_view request, std::string* response) const;
   Status PluginError(std::string_view what, int code, char* message) const;
 
@@ -68,6 +74,7 @@ class PluginHandle {
   Logger logger_;
   const PluginEventBus* events_;
   std::string key_;  // "<type>/<name>"
+  Dirs dirs_;        // host_api_ points into these strings
   berth_host_api host_api_{};
   void* instance_ = nullptr;
   bool created_ = false;

@@ -3,13 +3,17 @@
 #include <map>
 #include <utility>
 
+#include "common/fs.h"
 #include "cri/plugin_host/dependency_order.h"
 #include "cri/plugin_host/plugin_discovery.h"
 
 namespace berth {
 
-PluginHost::PluginHost(Logger logger, nlohmann::json config)
-    : logger_(std::move(logger)), config_(std::move(config)) {
+PluginHost::PluginHost(Logger logger, nlohmann::json config, std::string root, std::string state)
+    : logger_(std::move(logger)),
+      config_(std::move(config)),
+      root_(std::move(root)),
+      state_(std::move(state)) {
   if (!config_.is_object()) {
     logger_.Error("plugin configuration is not a JSON object; ignored");
     config_ = nlohmann::json::object();
@@ -101,8 +105,14 @@ void PluginHost::CreateInOrder() {
       Reject(e, std::string("cannot encode its configuration: ") + ex.what());
       continue;
     }
+    auto dirs = MakeDirsFor(e.record.type, e.record.name);
+    if (!dirs.ok()) {
+      Reject(e, dirs.status().message());
+      continue;
+    }
     Logger plugin_logger = logger_.With({{"plugin", e.record.name}, {"type", e.record.type}});
-    auto handle = PluginHandle::Create(e.library, config, std::move(plugin_logger), &events_);
+    auto handle = PluginHandle::Create(e.library, config, std::move(plugin_logger), &events_,
+                                       std::move(*dirs));
     if (!handle.ok()) {
       Reject(e, handle.status().message());
       continue;
@@ -116,6 +126,18 @@ void PluginHost::CreateInOrder() {
                                    {"version", e.record.version},
                                    {"path", e.record.path}});
   }
+}
+
+Result<PluginHandle::Dirs> PluginHost::MakeDirsFor(const std::string& type,
+                                                   const std::string& name) const {
+  PluginHandle::Dirs dirs;
+  // type and name were validated by PluginLibrary ([a-z0-9._-]), so they are safe path parts.
+  if (!root_.empty()) dirs.root = root_ + "/plugins/" + type + "/" + name;
+  if (!state_.empty()) dirs.state = state_ + "/plugins/" + type + "/" + name;
+  for (const std::string* d : {&dirs.root, &dirs.state}) {
+    if (!d->empty()) BERTH_RETURN_IF_ERROR(MakeDirs(*d, 0700).Wrap("plugin directory"));
+  }
+  return dirs;
 }
 
 std::string PluginHost::ConfigFor(const std::string& type, const std::string& name) {

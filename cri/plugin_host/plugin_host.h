@@ -57,7 +57,10 @@ class PluginHost {
  public:
   using EventSink = PluginEventBus::Sink;
 
-  PluginHost(Logger logger, nlohmann::json config);
+  // `root` and `state` are berthd's directories: each plugin instance gets its own
+  // <root>/plugins/<type>/<name> and <state>/plugins/<type>/<name> (created 0700 before its
+  // create(); a failure to create them rejects the plugin). Empty: plugins get no directories.
+  PluginHost(Logger logger, nlohmann::json config, std::string root = "", std::string state = "");
   PluginHost(const PluginHost&) = delete;
   PluginHost& operator=(const PluginHost&) = delete;
   ~PluginHost();
@@ -88,12 +91,14 @@ class PluginHost {
 
   void Reject(Entry& entry, std::string error);
   std::string ConfigFor(const std::string& type, const std::string& name);
+  Result<PluginHandle::Dirs> MakeDirsFor(const std::string& type, const std::string& name) const;
   void CreateInOrder();
   void WarnAboutUnusedConfig() const;
 
   PluginEventBus events_;  // first: outlives every handle that publishes into it
   Logger logger_;
   nlohmann::json config_;
+  std::string root_, state_;
   bool loaded_ = false;
   std::vector<Entry> entries_;          // discovery order
   std::vector<size_t> creation_order_;  // indices into entries_

@@ -3,6 +3,8 @@
 
 #include "cri/plugin_host/plugin_host.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <fstream>
@@ -188,6 +190,26 @@ TEST_F(PluginHostTest, CreatesInDependencyOrderAndDestroysInReverseBeforeUnloadi
                           "unload fixture-runtime", "unload echo"));
   // dlclose really unmapped them.
   EXPECT_THAT(ReadAll("/proc/self/maps"), Not(HasSubstr(kPluginDir)));
+}
+
+TEST_F(PluginHostTest, EachInstanceGetsItsOwnDirectories) {
+  nlohmann::json config = Config();
+  config["echo"]["report_dirs"] = true;
+  PluginHost host(logger_, config, tmp_ / "root", tmp_ / "state");
+  host.LoadAll({kPluginDir});
+  PluginHandle* echo = host.Find(kNetwork, "echo");
+  ASSERT_NE(echo, nullptr);
+  v1::NetworkStatusResponse status;
+  ASSERT_TRUE(echo->Invoke("Status", v1::NetworkStatusRequest(), &status).ok());
+  std::string root = tmp_ / "root/plugins/io.berth.network.v1/echo";
+  std::string state = tmp_ / "state/plugins/io.berth.network.v1/echo";
+  EXPECT_EQ(status.message(), root + "|" + state);
+  for (const std::string& dir : {root, state}) {
+    struct stat st{};
+    ASSERT_EQ(::stat(dir.c_str(), &st), 0) << dir;
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << dir;
+  }
 }
 
 TEST_F(PluginHostTest, InvokeRoundTripsMessages) {

@@ -108,10 +108,17 @@ typedef struct berth_host_api {
    * in the plugin protos. Both are borrowed (copied if kept). Events nobody listens to are
    * dropped. Returns a BERTH_STATUS_* code. */
   int (*publish_event)(void* ctx, const char* topic, const uint8_t* data, size_t data_len);
+
+  /* Directories that belong to this instance alone, NUL-terminated absolute paths, created by
+   * the host (mode 0700, owner root) before create(): `root_dir` survives reboots
+   * (<berthd root>/plugins/<type>/<name>), `state_dir` does not (<berthd state>/plugins/...).
+   * Empty strings when the host has no place to offer (e.g. a test harness). */
+  const char* root_dir;
+  const char* state_dir;
 } berth_host_api;
 
 #define BERTH_HOST_API_V1_SIZE \
-  (offsetof(berth_host_api, publish_event) + sizeof(((berth_host_api*)0)->publish_event))
+  (offsetof(berth_host_api, state_dir) + sizeof(((berth_host_api*)0)->state_dir))
 
 /*
  * The functions of a plugin. All pointers must be non-NULL.

@@ -42,6 +42,11 @@ class Host {
   void Warn(std::string_view msg) const noexcept { Log(LogLevel::kWarn, msg); }
   void Error(std::string_view msg) const noexcept { Log(LogLevel::kError, msg); }
 
+  // This instance's own directories (see berth_host_api): persistent and runtime state.
+  // Empty when detached or when the host offers none.
+  std::string_view root_dir() const noexcept { return Dir(offsetof(berth_host_api, root_dir)); }
+  std::string_view state_dir() const noexcept { return Dir(offsetof(berth_host_api, state_dir)); }
+
   // Publishes `event` on `topic` (e.g. "/tasks/exit" with a TaskExitEvent). OK when detached.
   Status PublishEvent(std::string_view topic,
                       const google::protobuf::MessageLite& event) const noexcept {
@@ -77,6 +82,13 @@ class Host {
   // newer SDK may know functions an older berthd does not offer.
   bool Has(size_t offset) const noexcept {
     return api_ != nullptr && api_->struct_size >= offset + sizeof(void (*)());
+  }
+
+  std::string_view Dir(size_t offset) const noexcept {
+    if (!Has(offset)) return {};
+    const char* dir = *reinterpret_cast<const char* const*>(
+        reinterpret_cast<const char*>(api_) + offset);
+    return dir ? std::string_view(dir) : std::string_view();
   }
 
   const berth_host_api* api_ = nullptr;
