@@ -116,6 +116,12 @@ void RegistryProxy::Handle(int client) {
     ssize_t n = ::recv(client, buf, sizeof buf, 0);
     if (n <= 0) return;
     head.append(buf, static_cast<size_t>(n));
+    if (head[0] == 0x16) {
+      // A TLS ClientHello: answer like a plain-HTTP server (Go's net/http does the same).
+      SendAll(client, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an "
+                      "HTTPS server.\n");
+      return;
+    }
   }
   head.resize(head.find("\r\n\r\n") + 2);  // keep the last header's CRLF
   std::string line = head.substr(0, head.find("\r\n"));
@@ -126,16 +132,14 @@ void RegistryProxy::Handle(int client) {
   req.range = HeaderValue(head, "range");
   req.authorization = HeaderValue(head, "authorization");
   bool blob_get = req.method == "GET" && req.path.find("/blobs/sha256:") != std::string::npos;
-  bool fail = false, truncate = false;
+  bool fail = false;
+  bool truncate = false;
   {
     std::lock_guard lock(mu_);
     requests_.push_back(req);
     if (blob_get && fail_left_ > 0) {
       --fail_left_;
       fail = true;
-    } else if (blob_get && truncate_left_ > 0) {
-      --truncate_left_;
-      truncate = true;
     }
   }
 
@@ -207,6 +211,16 @@ void RegistryProxy::Handle(int client) {
       head_done = true;
       std::string body = resp_head.substr(end + 4);
       resp_head.resize(end + 4);
+      // Only cut responses that are longer than the cut-off, so a small config blob does not
+      // use up the truncation meant for a layer.
+      std::string length = HeaderValue(resp_head, "content-length");
+      if (blob_get && !length.empty() && std::stoull(length) > options_.truncate_after) {
+        std::lock_guard lock(mu_);
+        if (truncate_left_ > 0) {
+          --truncate_left_;
+          truncate = true;
+        }
+      }
       if (!SendAll(client, resp_head)) break;
       chunk = body;
       if (chunk.empty()) continue;

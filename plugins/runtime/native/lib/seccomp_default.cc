@@ -1,0 +1,145 @@
+// RuntimeDefault: the seccomp profile Docker (moby profiles/seccomp/default.json) and
+// containerd (contrib/seccomp) apply by default, written out as data. Kept in one place so it
+// can be diffed against upstream when they change it.
+
+#include <sched.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "plugins/runtime/native/lib/seccomp.h"
+
+namespace berth::native {
+namespace {
+
+// Allowed for every container. Names that do not exist on the running architecture are
+// skipped by the filter builder.
+constexpr const char* kAllowed[] = {
+    "accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk", "cachestat", "capget",
+    "capset", "chdir", "chmod", "chown", "chown32", "clock_adjtime", "clock_adjtime64",
+    "clock_getres", "clock_getres_time64", "clock_gettime", "clock_gettime64",
+    "clock_nanosleep", "clock_nanosleep_time64", "close", "close_range", "connect",
+    "copy_file_range", "creat", "dup", "dup2", "dup3", "epoll_create", "epoll_create1",
+    "epoll_ctl", "epoll_ctl_old", "epoll_pwait", "epoll_pwait2", "epoll_wait", "epoll_wait_old",
+    "eventfd", "eventfd2", "execve", "execveat", "exit", "exit_group", "faccessat", "faccessat2",
+    "fadvise64", "fadvise64_64", "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat",
+    "fchmodat2", "fchown", "fchown32", "fchownat", "fcntl", "fcntl64", "fdatasync",
+    "fgetxattr", "flistxattr", "flock", "fork", "fremovexattr", "fsetxattr", "fstat", "fstat64",
+    "fstatat64", "fstatfs", "fstatfs64", "fsync", "ftruncate", "ftruncate64", "futex",
+    "futex_requeue", "futex_time64", "futex_wait", "futex_waitv", "futex_wake", "futimesat",
+    "getcpu", "getcwd", "getdents", "getdents64", "getegid", "getegid32", "geteuid",
+    "geteuid32", "getgid", "getgid32", "getgroups", "getgroups32", "getitimer", "getpeername",
+    "getpgid", "getpgrp", "getpid", "getppid", "getpriority", "getrandom", "getresgid",
+    "getresgid32", "getresuid", "getresuid32", "getrlimit", "get_robust_list", "getrusage",
+    "getsid", "getsockname", "getsockopt", "get_thread_area", "gettid", "gettimeofday",
+    "getuid", "getuid32", "getxattr", "inotify_add_watch", "inotify_init", "inotify_init1",
+    "inotify_rm_watch", "io_cancel", "ioctl", "io_destroy", "io_getevents", "io_pgetevents",
+    "io_pgetevents_time64", "ioprio_get", "ioprio_set", "io_setup", "io_submit", "ipc", "kill",
+    "landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self", "lchown",
+    "lchown32", "lgetxattr", "link", "linkat", "listen", "listxattr", "llistxattr", "_llseek",
+    "lremovexattr", "lseek", "lsetxattr", "lstat", "lstat64", "madvise", "map_shadow_stack",
+    "membarrier", "memfd_create", "memfd_secret", "mincore", "mkdir", "mkdirat", "mknod",
+    "mknodat", "mlock", "mlock2", "mlockall", "mmap", "mmap2", "mprotect", "mq_getsetattr",
+    "mq_notify", "mq_open", "mq_timedreceive", "mq_timedreceive_time64", "mq_timedsend",
+    "mq_timedsend_time64", "mq_unlink", "mremap", "msgctl", "msgget", "msgrcv", "msgsnd",
+    "msync", "munlock", "munlockall", "munmap", "name_to_handle_at", "nanosleep", "newfstatat",
+    "_newselect", "open", "openat", "openat2", "pause", "pidfd_open", "pidfd_send_signal",
+    "pipe", "pipe2", "pkey_alloc", "pkey_free", "pkey_mprotect", "poll", "ppoll",
+    "ppoll_time64", "prctl", "pread64", "preadv", "preadv2", "prlimit64", "process_mrelease",
+    "pselect6", "pselect6_time64", "pwrite64", "pwritev", "pwritev2", "read", "readahead",
+    "readlink", "readlinkat", "readv", "recv", "recvfrom", "recvmmsg", "recvmmsg_time64",
+    "recvmsg", "remap_file_pages", "removexattr", "rename", "renameat", "renameat2",
+    "restart_syscall", "rmdir", "rseq", "rt_sigaction", "rt_sigpending", "rt_sigprocmask",
+    "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait",
+    "rt_sigtimedwait_time64", "rt_tgsigqueueinfo", "sched_getaffinity", "sched_getattr",
+    "sched_getparam", "sched_get_priority_max", "sched_get_priority_min", "sched_getscheduler",
+    "sched_rr_get_interval", "sched_rr_get_interval_time64", "sched_setaffinity",
+    "sched_setattr", "sched_setparam", "sched_setscheduler", "sched_yield", "seccomp", "select",
+    "semctl", "semget", "semop", "semtimedop", "semtimedop_time64", "send", "sendfile",
+    "sendfile64", "sendmmsg", "sendmsg", "sendto", "setfsgid", "setfsgid32", "setfsuid",
+    "setfsuid32", "setgid", "setgid32", "setgroups", "setgroups32", "setitimer", "setpgid",
+    "setpriority", "setregid", "setregid32", "setresgid", "setresgid32", "setresuid",
+    "setresuid32", "setreuid", "setreuid32", "setrlimit", "set_robust_list", "setsid",
+    "setsockopt", "set_thread_area", "set_tid_address", "setuid", "setuid32", "setxattr",
+    "shmat", "shmctl", "shmdt", "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4",
+    "sigprocmask", "sigreturn", "socketcall", "socketpair", "splice", "stat", "stat64",
+    "statfs", "statfs64", "statx", "symlink", "symlinkat", "sync", "sync_file_range", "syncfs",
+    "sysinfo", "tee", "tgkill", "time", "timer_create", "timer_delete", "timer_getoverrun",
+    "timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64", "timerfd_create",
+    "timerfd_gettime", "timerfd_gettime64", "timerfd_settime", "timerfd_settime64", "times",
+    "tkill", "truncate", "truncate64", "ugetrlimit", "umask", "uname", "unlink", "unlinkat",
+    "utime", "utimensat", "utimensat_time64", "utimes", "vfork", "vmsplice", "wait4", "waitid",
+    "waitpid", "write", "writev",
+    // x86-specific.
+    "arch_prctl", "modify_ldt",
+    // ptrace is safe on kernels >= 4.8 (seccomp is re-checked after a tracer changes a call).
+    "process_vm_readv", "process_vm_writev", "ptrace",
+};
+
+struct CapRule {
+  const char* cap;
+  std::vector<const char*> names;
+};
+
+const std::vector<CapRule>& CapRules() {
+  static const std::vector<CapRule> kRules = {
+      {"CAP_DAC_READ_SEARCH", {"open_by_handle_at"}},
+      {"CAP_SYS_ADMIN",
+       {"bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
+        "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
+        "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount",
+        "umount2", "unshare"}},
+      {"CAP_SYS_BOOT", {"reboot"}},
+      {"CAP_SYS_CHROOT", {"chroot"}},
+      {"CAP_SYS_MODULE", {"delete_module", "init_module", "finit_module"}},
+      {"CAP_SYS_PACCT", {"acct"}},
+      {"CAP_SYS_PTRACE", {"kcmp", "pidfd_getfd"}},
+      {"CAP_SYS_RAWIO", {"iopl", "ioperm"}},
+      {"CAP_SYS_TIME", {"settimeofday", "stime", "clock_settime", "clock_settime64"}},
+      {"CAP_SYS_TTY_CONFIG", {"vhangup"}},
+      {"CAP_SYS_NICE", {"get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"}},
+      {"CAP_SYSLOG", {"syslog"}},
+      {"CAP_BPF", {"bpf"}},
+      {"CAP_PERFMON", {"perf_event_open"}},
+  };
+  return kRules;
+}
+
+SeccompSyscall Allow(std::vector<std::string> names, std::vector<SeccompArg> args = {}) {
+  return SeccompSyscall{std::move(names), "SCMP_ACT_ALLOW", std::nullopt, std::move(args)};
+}
+
+}  // namespace
+
+Seccomp RuntimeDefaultSeccompProfile(const std::vector<std::string>& bounding_caps) {
+  auto has = [&](std::string_view cap) {
+    return std::find(bounding_caps.begin(), bounding_caps.end(), cap) != bounding_caps.end();
+  };
+  Seccomp s;
+  s.default_action = "SCMP_ACT_ERRNO";
+  s.default_errno_ret = EPERM;
+#if defined(__x86_64__)
+  s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+#elif defined(__aarch64__)
+  s.architectures = {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"};
+#endif
+  s.syscalls.push_back(Allow({std::begin(kAllowed), std::end(kAllowed)}));
+  // personality: only the harmless personas (PER_LINUX, PER_LINUX32, query).
+  for (uint64_t persona : {0x0ull, 0x8ull, 0x20000ull, 0x20008ull, 0xffffffffull})
+    s.syscalls.push_back(Allow({"personality"}, {{0, persona, 0, "SCMP_CMP_EQ"}}));
+  // socket: everything except AF_VSOCK (40), which reaches the hypervisor.
+  s.syscalls.push_back(Allow({"socket"}, {{0, 40, 0, "SCMP_CMP_NE"}}));
+  for (const CapRule& rule : CapRules())
+    if (has(rule.cap)) s.syscalls.push_back(Allow({rule.names.begin(), rule.names.end()}));
+  if (!has("CAP_SYS_ADMIN")) {
+    // clone without namespace flags only; clone3's flags live in memory seccomp cannot read,
+    // so it fails with ENOSYS and libcs fall back to clone.
+    constexpr uint64_t kNsFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
+                                  CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
+    s.syscalls.push_back(Allow({"clone"}, {{0, kNsFlags, 0, "SCMP_CMP_MASKED_EQ"}}));
+    s.syscalls.push_back(SeccompSyscall{{"clone3"}, "SCMP_ACT_ERRNO", ENOSYS, {}});
+  }
+  return s;
+}
+
+}  // namespace berth::native

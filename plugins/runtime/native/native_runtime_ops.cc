@@ -1,0 +1,243 @@
+// NativeRuntime: Delete, Exec, Stats, Update, Connect (the rest is in native_runtime.cc).
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/sdk/export.h"
+#include "common/fs.h"
+#include "plugins/runtime/native/lib/cgroup.h"
+#include "plugins/runtime/native/lib/spec.h"
+#include "plugins/runtime/native/native_runtime.h"
+#include "plugins/runtime/native/rootfs_mount.h"
+#include "plugins/runtime/native/shim_client.h"
+#include "shim/protocol/exit_record.h"
+
+namespace berth::native_plugin {
+namespace {
+
+namespace sv1 = ::berth::shim::v1;
+
+SdkStatus ToSdk(const Status& s) {
+  return SdkStatus(static_cast<sdk::Code>(s.code()), s.message());
+}
+
+sv1::Request ShimRequest() {
+  sv1::Request r;
+  r.set_version(sv1::VERSION_1);
+  return r;
+}
+
+// CRI-shaped resources → an OCI linux.resources object (only the fields that are set).
+nlohmann::json ResourcesJson(const pv1::LinuxResources& r) {
+  nlohmann::json out = nlohmann::json::object();
+  if (r.memory_limit_in_bytes()) out["memory"]["limit"] = r.memory_limit_in_bytes();
+  if (r.memory_swap_limit_in_bytes()) out["memory"]["swap"] = r.memory_swap_limit_in_bytes();
+  if (r.cpu_shares()) out["cpu"]["shares"] = r.cpu_shares();
+  if (r.cpu_quota()) out["cpu"]["quota"] = r.cpu_quota();
+  if (r.cpu_period()) out["cpu"]["period"] = r.cpu_period();
+  if (!r.cpuset_cpus().empty()) out["cpu"]["cpus"] = r.cpuset_cpus();
+  if (!r.cpuset_mems().empty()) out["cpu"]["mems"] = r.cpuset_mems();
+  for (const auto& [size, limit] : r.hugepage_limits()) {
+    out["hugepageLimits"].push_back({{"pageSize", size}, {"limit", limit}});
+  }
+  return out;
+}
+
+}  // namespace
+
+SdkStatus NativeRuntime::Delete(const pv1::DeleteTaskRequest& req, pv1::DeleteTaskResponse* resp) {
+  Result<Task> t = Snapshot(req.id());
+  if (!t.ok()) return ToSdk(t.status());
+  sv1::ProcessState st = t->gone_state;
+  if (!t->shim_gone) {
+    sv1::Request r = ShimRequest();
+    r.mutable_delete_()->set_exec_id(req.exec_id());
+    // For the init, the shim exits after answering: wait for that (the connection closes), so
+    // that it no longer touches the task directory we remove below.
+    Result<sv1::Response> out =
+        req.exec_id().empty() ? CallShimUntilClosed(t->socket, r) : CallShim(t->socket, r);
+    if (!out.ok() && out.status().code() != StatusCode::kUnavailable) {
+      return ToSdk(out.status().Wrap("delete " + req.id()));
+    }
+    if (out.ok()) {
+      st = out->state();
+    } else if (req.exec_id().empty()) {
+      // The shim died since: its record, and the leftovers it did not clean.
+      Result<shim::ExitRecord> rec = shim::ReadExitRecord(t->dir);
+      st.set_exit_status(rec.ok() ? rec->exit_status : 255);
+      if (rec.ok()) st.set_exited_at_unix_nano(rec->exited_at_unix_nano);
+      (void)CleanupDeadTask(*t);
+    }
+  }
+  resp->set_pid(st.pid());
+  resp->set_exit_status(st.exit_status());
+  resp->set_exited_at_unix_nano(st.exited_at_unix_nano());
+  if (!req.exec_id().empty()) return sdk::OkStatus();
+
+  std::unique_ptr<Task> task;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = tasks_.find(req.id());
+    if (it != tasks_.end()) {
+      task = std::move(it->second);
+      tasks_.erase(it);
+    }
+  }
+  if (task) task->watcher.reset();  // joined outside the lock
+  if (t->rootfs_mounted) {
+    Status s = UnmountRootfs(t->bundle + "/rootfs");
+    if (!s.ok()) return ToSdk(s.Wrap("delete " + req.id()));
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(t->dir, ec);
+  return sdk::OkStatus();
+}
+
+SdkStatus NativeRuntime::Exec(const pv1::ExecProcessRequest& req, pv1::ExecProcessResponse* resp) {
+  Result<Task> t = Snapshot(req.id());
+  if (!t.ok()) return ToSdk(t.status());
+  sv1::Request r = ShimRequest();
+  sv1::ExecRequest* e = r.mutable_exec();
+  e->set_exec_id(req.exec_id());
+  e->set_process_json(req.process_json());
+  e->set_sync(req.sync());
+  e->set_timeout_ms(req.timeout_ms());
+  e->set_output_limit(req.output_limit());
+  e->set_stdin_path(req.io().stdin());
+  e->set_stdout_path(req.io().stdout());
+  e->set_stderr_path(req.io().stderr());
+  e->set_terminal(req.io().terminal());
+  // The shim enforces the exec's own timeout; ours only guards against a hung shim.
+  int timeout = req.sync() && req.timeout_ms() > 0 ? static_cast<int>(req.timeout_ms()) + 30000
+                                                   : (req.sync() ? -1 : 60000);
+  Result<sv1::Response> out = CallShim(t->socket, r, timeout);
+  if (!out.ok()) return ToSdk(out.status().Wrap("exec in " + req.id()));
+  if (req.sync()) {
+    resp->set_exit_status(out->exec_sync().exit_status());
+    resp->set_stdout(out->exec_sync().stdout());
+    resp->set_stderr(out->exec_sync().stderr());
+  }
+  return sdk::OkStatus();
+}
+
+SdkStatus NativeRuntime::Stats(const pv1::TaskStatsRequest& req, pv1::TaskStatsResponse* resp) {
+  Result<Task> t = Snapshot(req.id());
+  if (!t.ok()) return ToSdk(t.status());
+  sv1::Request r = ShimRequest();
+  r.mutable_stats();
+  Result<sv1::Response> out = CallShim(t->socket, r);
+  if (!out.ok()) return ToSdk(out.status().Wrap("stats of " + req.id()));
+  const sv1::StatsResponse& s = out->stats();
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  resp->set_timestamp_unix_nano(static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec);
+  resp->set_cpu_usage_core_nanoseconds(s.cpu_usage_ns());
+  resp->set_memory_working_set_bytes(s.memory_working_set());
+  resp->set_memory_usage_bytes(s.memory_usage());
+  resp->set_memory_rss_bytes(s.memory_rss());
+  resp->set_pids(s.pids());
+  return sdk::OkStatus();
+}
+
+SdkStatus NativeRuntime::Update(const pv1::UpdateTaskRequest& req, pv1::UpdateTaskResponse*) {
+  Result<Task> t = Snapshot(req.id());
+  if (!t.ok()) return ToSdk(t.status());
+  sv1::Request r = ShimRequest();
+  r.mutable_update()->set_resources_json(ResourcesJson(req.resources()).dump());
+  Result<sv1::Response> out = CallShim(t->socket, r);
+  if (!out.ok()) return ToSdk(out.status().Wrap("update " + req.id()));
+  return sdk::OkStatus();
+}
+
+// The shim is gone: kill what is left in the container's cgroup, remove it, unmount the rootfs.
+Status NativeRuntime::CleanupDeadTask(const Task& task) {
+  Status result;
+  Result<native::OciSpec> spec = native::LoadSpec(task.bundle);
+  if (spec.ok() && !spec->linux.cgroups_path.empty()) {
+    native::CgroupConfig cfg;
+    cfg.path = spec->linux.cgroups_path;
+    Result<std::unique_ptr<native::Cgroup>> cg = native::MakeCgroup(cfg, Logger());
+    if (cg.ok()) result = (*cg)->Destroy();
+  }
+  if (task.rootfs_mounted) {
+    Status s = UnmountRootfs(task.bundle + "/rootfs");
+    if (!s.ok()) result = s;
+  }
+  return result;
+}
+
+SdkStatus NativeRuntime::Connect(const pv1::ConnectTaskRequest& req,
+                                 pv1::ConnectTaskResponse* resp) {
+  Result<Task> known = Snapshot(req.id());
+  Task task;
+  if (known.ok()) {
+    task = std::move(*known);
+  } else {
+    std::string dir = TaskDir(req.id());
+    Result<std::string> text = ReadFile(dir + "/task.json");
+    if (!text.ok()) return ToSdk(text.status().Wrap("connect " + req.id()));
+    nlohmann::json rec = nlohmann::json::parse(*text, nullptr, false);
+    if (rec.is_discarded() || !rec.is_object()) {
+      return SdkStatus(sdk::Code::kDataLoss, "connect " + req.id() + ": task.json is corrupt");
+    }
+    task.id = req.id();
+    task.dir = dir;
+    task.bundle = rec.value("bundle", "");
+    task.rootfs_mounted = rec.value("rootfs_mounted", false);
+    task.socket = dir + "/shim.sock";
+  }
+  sv1::Request r = ShimRequest();
+  r.mutable_state();
+  Result<sv1::Response> out = CallShim(task.socket, r, 10000);
+  if (!out.ok() && out.status().code() != StatusCode::kUnavailable) {
+    return ToSdk(out.status().Wrap("connect " + req.id()));
+  }
+  bool alive = out.ok();
+  if (alive) {
+    resp->set_status(pv1::TASK_STATUS_UNKNOWN);
+    const sv1::ProcessState& st = out->state();
+    resp->set_status(st.status() == sv1::PROCESS_STATUS_RUNNING   ? pv1::TASK_STATUS_RUNNING
+                     : st.status() == sv1::PROCESS_STATUS_CREATED ? pv1::TASK_STATUS_CREATED
+                                                                  : pv1::TASK_STATUS_STOPPED);
+    resp->set_pid(st.pid());
+    resp->set_shim_socket(task.socket);
+  } else {
+    Result<shim::ExitRecord> rec = shim::ReadExitRecord(task.dir);
+    task.shim_gone = true;
+    task.gone_state.set_status(sv1::PROCESS_STATUS_STOPPED);
+    task.gone_state.set_exit_status(rec.ok() ? rec->exit_status : 255);
+    if (rec.ok()) {
+      task.gone_state.set_pid(rec->pid);
+      task.gone_state.set_signal(rec->signal);
+      task.gone_state.set_exited_at_unix_nano(rec->exited_at_unix_nano);
+      task.gone_state.set_oom_killed(rec->oom_killed);
+    }
+    Status s = CleanupDeadTask(task);
+    if (!s.ok()) host().Warn("cleanup of " + req.id() + ": " + s.message());
+    resp->set_status(pv1::TASK_STATUS_STOPPED);
+    resp->set_pid(task.gone_state.pid());
+  }
+  std::unique_ptr<ExitWatcher> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = tasks_[req.id()];
+    if (!slot) slot = std::make_unique<Task>();
+    old = std::move(slot->watcher);
+    std::unique_ptr<ExitWatcher> keep;
+    slot->id = task.id;
+    slot->dir = task.dir;
+    slot->bundle = task.bundle;
+    slot->socket = task.socket;
+    slot->rootfs_mounted = task.rootfs_mounted;
+    slot->shim_gone = task.shim_gone;
+    slot->gone_state = task.gone_state;
+    if (alive && !old) Watch(*slot);
+    if (alive && old) slot->watcher = std::move(old);
+  }
+  old.reset();
+  return sdk::OkStatus();
+}
+
+}  // namespace berth::native_plugin
+
+BERTH_EXPORT_PLUGIN(berth::native_plugin::NativeRuntime, "native", "0.1.0")

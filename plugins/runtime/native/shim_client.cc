@@ -1,0 +1,66 @@
+#include "plugins/runtime/native/shim_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+#include "shim/protocol/frame.h"
+
+namespace berth::native_plugin {
+
+Result<native::UniqueFd> DialShim(const std::string& socket_path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(addr.sun_path)) {
+    return InvalidArgument("shim socket path too long: " + socket_path);
+  }
+  memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  native::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return ErrnoStatus(errno, "socket");
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int err = errno;
+    if (err == ENOENT || err == ECONNREFUSED) {
+      return Unavailable("shim is not running (" + socket_path + ": " + strerror(err) + ")");
+    }
+    return ErrnoStatus(err, "connect " + socket_path);
+  }
+  return fd;
+}
+
+namespace {
+
+Result<shim::v1::Response> Call(const std::string& socket_path, shim::v1::Request request,
+                                int timeout_ms, int close_timeout_ms) {
+  Result<native::UniqueFd> fd = DialShim(socket_path);
+  if (!fd.ok()) return fd.status();
+  request.set_version(shim::v1::VERSION_1);
+  BERTH_RETURN_IF_ERROR(shim::SendMessage(fd->get(), request));
+  shim::v1::Response resp;
+  BERTH_RETURN_IF_ERROR(shim::ReadMessage(fd->get(), &resp, timeout_ms));
+  if (resp.code() != 0) return Status(static_cast<StatusCode>(resp.code()), resp.message());
+  if (close_timeout_ms > 0) {
+    pollfd pfd{fd->get(), POLLIN, 0};
+    char byte;
+    while (poll(&pfd, 1, close_timeout_ms) > 0 && read(fd->get(), &byte, 1) > 0) {
+    }
+  }
+  return resp;
+}
+
+}  // namespace
+
+Result<shim::v1::Response> CallShim(const std::string& socket_path, shim::v1::Request request,
+                                    int timeout_ms) {
+  return Call(socket_path, std::move(request), timeout_ms, 0);
+}
+
+Result<shim::v1::Response> CallShimUntilClosed(const std::string& socket_path,
+                                               shim::v1::Request request, int close_timeout_ms) {
+  return Call(socket_path, std::move(request), 60000, close_timeout_ms);
+}
+
+}  // namespace berth::native_plugin

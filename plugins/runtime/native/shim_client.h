@@ -1,0 +1,26 @@
+#pragma once
+// Talking to one berth-shim: connect to its socket, send one Request, read one Response.
+// Blocking; thread-safe (one connection per call). UNAVAILABLE when the shim is gone.
+
+#include <string>
+
+#include "berth/shim/v1/shim.pb.h"
+#include "common/status.h"
+#include "plugins/runtime/native/lib/unique_fd.h"
+
+namespace berth::native_plugin {
+
+// A connected socket to `socket_path`.
+Result<native::UniqueFd> DialShim(const std::string& socket_path);
+
+// One call. A non-OK Response.code becomes the returned status (with the shim's message).
+Result<shim::v1::Response> CallShim(const std::string& socket_path, shim::v1::Request request,
+                                    int timeout_ms = 60000);
+
+// As CallShim, then waits (up to `close_timeout_ms`) until the shim closes the connection —
+// for requests after which the shim exits (delete of the init, shutdown).
+Result<shim::v1::Response> CallShimUntilClosed(const std::string& socket_path,
+                                               shim::v1::Request request,
+                                               int close_timeout_ms = 5000);
+
+}  // namespace berth::native_plugin

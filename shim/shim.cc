@@ -1,0 +1,360 @@
+#include "shim/shim.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "common/fs.h"
+#include "shim/protocol/exit_record.h"
+#include "shim/protocol/frame.h"
+
+namespace berth::shim {
+namespace {
+
+void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+}  // namespace
+
+int64_t NowUnixNano() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+v1::Response ErrorResponse(const Status& status) {
+  v1::Response r;
+  r.set_code(static_cast<int32_t>(status.code()));
+  r.set_message(status.message());
+  return r;
+}
+
+Shim::Shim(ShimOptions options, Logger logger)
+    : options_(std::move(options)), logger_(std::move(logger)), log_(options_.log_path) {}
+
+Shim::~Shim() = default;
+
+pid_t Shim::init_pid() const { return container_ ? container_->init.pid : -1; }
+
+ShimProcess* Shim::Find(const std::string& exec_id) {
+  auto it = processes_.find(exec_id);
+  return it == processes_.end() ? nullptr : it->second.get();
+}
+
+Status Shim::Setup() {
+  // Signals first: a child that exits before the loop runs must still be noticed.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal_fd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd_) return ErrnoStatus(errno, "signalfd");
+  BERTH_RETURN_IF_ERROR(loop_.Add(signal_fd_.get(), EPOLLIN, [this](uint32_t) { OnSignal(); }));
+
+  BERTH_RETURN_IF_ERROR(log_.Open());
+  Result<native::OciSpec> spec = native::LoadSpec(options_.bundle);
+  if (!spec.ok()) return spec.status().Wrap("load spec");
+
+  auto init = std::make_unique<ShimProcess>();
+  UniqueFd out_w, err_w;
+  if (!spec->process.terminal) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+    init->out_r.reset(p[0]);
+    out_w.reset(p[1]);
+    if (pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+    init->err_r.reset(p[0]);
+    err_w.reset(p[1]);
+  }
+  native::CreateOptions opts;
+  opts.bundle_dir = options_.bundle;
+  opts.stdio.out = out_w.get();
+  opts.stdio.err = err_w.get();
+  opts.cgroup.path = spec->linux.cgroups_path;
+  opts.logger = logger_;
+  Result<native::Container> c = native::Create(*spec, opts);
+  if (!c.ok()) return c.status().Wrap("create container");
+  container_.emplace(std::move(*c));
+  init->proc = std::move(container_->init);
+  container_->init.pid = init->proc.pid;  // the library's Exec reads the init's pid
+  container_->init.pidfd.reset(dup(init->proc.pidfd.get()));
+  ShimProcess& p = *init;
+  processes_[""] = std::move(init);
+  if (p.proc.pty_master) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.proc.pty_master.get(),
+                                                           LogStream::kStdout));
+  if (p.out_r) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.out_r.get(), LogStream::kStdout));
+  if (p.err_r) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.err_r.get(), LogStream::kStderr));
+
+  if (container_->cgroup) {
+    Result<int> oom = container_->cgroup->OomEventFd();
+    if (oom.ok()) {
+      oom_fd_.reset(*oom);
+      SetNonBlocking(oom_fd_.get());
+      BERTH_RETURN_IF_ERROR(loop_.Add(oom_fd_.get(), EPOLLIN, [this](uint32_t) {
+        char buf[512];
+        while (read(oom_fd_.get(), buf, sizeof(buf)) > 0) {
+        }
+        CheckOom();
+      }));
+    } else {
+      logger_.Warn("no OOM notifications", {{"error", oom.status().ToString()}});
+    }
+  }
+  BERTH_RETURN_IF_ERROR(Listen());
+  trimmer_.Init();
+  std::string pid = std::to_string(getpid()) + "\n";
+  return AtomicWriteFile(PidFilePath(options_.state_dir), pid, 0600);
+}
+
+Status Shim::Listen() {
+  std::string path = SocketPath(options_.state_dir);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return InvalidArgument("socket path " + path + " is longer than " +
+                           std::to_string(sizeof(addr.sun_path) - 1) + " bytes");
+  }
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  listener_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!listener_) return ErrnoStatus(errno, "socket");
+  unlink(path.c_str());
+  mode_t old = umask(0077);  // root-only from the moment it exists
+  int rc = bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  umask(old);
+  if (rc != 0) return ErrnoStatus(errno, "bind " + path);
+  if (chmod(path.c_str(), 0600) != 0) return ErrnoStatus(errno, "chmod " + path);
+  if (listen(listener_.get(), 16) != 0) return ErrnoStatus(errno, "listen " + path);
+  return loop_.Add(listener_.get(), EPOLLIN, [this](uint32_t) { OnAccept(); });
+}
+
+Status Shim::WatchOutput(ShimProcess& p, int fd, LogStream stream) {
+  SetNonBlocking(fd);
+  std::string id = p.exec_id;
+  return loop_.Add(fd, EPOLLIN, [this, id, fd, stream](uint32_t) { OnOutput(id, fd, stream); });
+}
+
+void Shim::OnOutput(const std::string& exec_id, int fd, LogStream stream) {
+  ShimProcess* p = Find(exec_id);
+  if (p == nullptr) {
+    loop_.Remove(fd);
+    return;
+  }
+  char buf[8192];
+  ssize_t n = read(fd, buf, sizeof(buf));
+  if (n > 0) {
+    DeliverOutput(*p, stream, buf, static_cast<size_t>(n));
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  StopWatching(*p, fd, stream);  // EOF, or EIO from a pty whose last slave closed
+}
+
+void Shim::DeliverOutput(ShimProcess& p, LogStream stream, const char* data, size_t len) {
+  int s = static_cast<int>(stream);
+  if (p.sync) {
+    std::string& cap = p.captured[s];
+    size_t room = cap.size() < p.output_limit ? p.output_limit - cap.size() : 0;
+    if (len > room) p.truncated = true;
+    cap.append(data, len < room ? len : room);
+  } else if (p.exec_id.empty()) {
+    log_.Write(stream, data, len);
+  } else if (p.tty_sink) {
+    (void)WriteAll(p.tty_sink.get(), data, len);
+  }
+  if (!p.attached.empty()) {
+    v1::Response r;
+    r.mutable_output()->set_stream(static_cast<uint32_t>(s + 1));
+    r.mutable_output()->set_data(data, len);
+    std::vector<uint64_t> ids = p.attached;
+    for (uint64_t id : ids) Reply(id, r);
+  }
+}
+
+void Shim::StopWatching(ShimProcess& p, int fd, LogStream stream) {
+  loop_.Remove(fd);
+  if (p.exec_id.empty() && !p.sync) log_.Flush(stream);
+  if (p.out_r.get() == fd) p.out_r.reset();
+  if (p.err_r.get() == fd) p.err_r.reset();
+  if (p.proc.pty_master.get() == fd) p.proc.pty_master.reset();
+}
+
+// After an exit: takes what is already in the pipes without waiting for EOF, because a
+// background child may hold the write end open for ever.
+void Shim::DrainOutput(ShimProcess& p) {
+  struct Source {
+    int fd;
+    LogStream stream;
+  } sources[3] = {{p.proc.pty_master.get(), LogStream::kStdout},
+                  {p.out_r.get(), LogStream::kStdout},
+                  {p.err_r.get(), LogStream::kStderr}};
+  for (const Source& src : sources) {
+    if (src.fd < 0) continue;
+    char buf[8192];
+    ssize_t n;
+    while ((n = read(src.fd, buf, sizeof(buf))) > 0) {
+      DeliverOutput(p, src.stream, buf, static_cast<size_t>(n));
+    }
+    StopWatching(p, src.fd, src.stream);
+  }
+}
+
+void Shim::OnSignal() {
+  signalfd_siginfo si;
+  bool reap = false;
+  while (read(signal_fd_.get(), &si, sizeof(si)) == sizeof(si)) {
+    if (si.ssi_signo == SIGCHLD) {
+      reap = true;
+    } else {
+      logger_.Info("terminating on signal", {{"signal", static_cast<int>(si.ssi_signo)}});
+      Cleanup();
+      loop_.Stop();
+      return;
+    }
+  }
+  if (!reap) return;
+  for (;;) {
+    int ws = 0;
+    pid_t pid = waitpid(-1, &ws, WNOHANG);
+    if (pid <= 0) break;
+    for (auto& [id, p] : processes_) {
+      if (p->proc.pid == pid && p->status != v1::PROCESS_STATUS_STOPPED) {
+        OnExit(*p, ws);
+        break;
+      }
+    }
+  }
+}
+
+void Shim::CheckOom() {
+  if (!container_ || !container_->cgroup) return;
+  Result<native::CgroupStats> st = container_->cgroup->Stats();
+  if (st.ok() && st->oom_kill_count > 0) oom_seen_ = true;
+  if (container_->cgroup->version() == 1) oom_seen_ = true;  // v1 eventfd fires only on OOM
+}
+
+void Shim::OnExit(ShimProcess& p, int ws) {
+  p.status = v1::PROCESS_STATUS_STOPPED;
+  p.exited_ns = NowUnixNano();
+  if (WIFEXITED(ws)) {
+    p.exit_status = WEXITSTATUS(ws);
+  } else if (WIFSIGNALED(ws)) {
+    p.signal = static_cast<uint32_t>(WTERMSIG(ws));
+    p.exit_status = 128 + WTERMSIG(ws);
+  }
+  p.timer.reset();
+  DrainOutput(p);
+  if (p.exec_id.empty()) {
+    CheckOom();
+    p.oom_killed = oom_seen_;
+    ExitRecord rec{static_cast<uint32_t>(p.proc.pid), p.exit_status, p.signal, p.started_ns,
+                   p.exited_ns, p.oom_killed};
+    Status s = WriteExitRecord(options_.state_dir, rec);
+    if (!s.ok()) logger_.Error("cannot record the exit", {{"error", s.ToString()}});
+    exit_recorded_ = true;
+    logger_.Info("container exited", {{"exit_status", p.exit_status},
+                                      {"oom_killed", p.oom_killed}});
+  }
+  FinishExit(p);
+}
+
+void Shim::FinishExit(ShimProcess& p) {
+  v1::Response r;
+  if (p.sync) {
+    v1::ExecSyncResult* res = r.mutable_exec_sync();
+    res->set_exit_status(p.exit_status);
+    res->set_stdout(std::move(p.captured[0]));
+    res->set_stderr(std::move(p.captured[1]));
+    res->set_timed_out(p.timed_out);
+    res->set_output_truncated(p.truncated);
+    if (p.timed_out) {
+      r.set_code(static_cast<int32_t>(StatusCode::kDeadlineExceeded));
+      r.set_message("exec " + p.exec_id + " timed out; the process and its children were killed");
+    } else if (p.truncated) {
+      r.set_code(static_cast<int32_t>(StatusCode::kResourceExhausted));
+      r.set_message("exec " + p.exec_id + " output exceeded the limit of " +
+                    std::to_string(p.output_limit) + " bytes per stream");
+    }
+  } else {
+    FillState(p, r.mutable_state());
+  }
+  std::vector<uint64_t> waiters = std::move(p.waiters);
+  std::vector<uint64_t> attached = std::move(p.attached);
+  for (uint64_t id : waiters) Reply(id, r);
+  v1::Response end;
+  FillState(p, end.mutable_state());
+  for (uint64_t id : attached) Reply(id, end);
+  if (p.sync) processes_.erase(p.exec_id);  // nobody deletes exec-sync processes
+}
+
+// Kills `root` and every process below it (children re-parented inside the container stay
+// found through /proc: we collect the tree before killing anything).
+void Shim::KillProcessTree(pid_t root) {
+  std::vector<std::pair<pid_t, pid_t>> parent_of;  // (pid, ppid)
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* e = readdir(d)) {
+      pid_t pid = static_cast<pid_t>(atoi(e->d_name));
+      if (pid <= 0) continue;
+      char path[64], buf[512];
+      snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, buf, sizeof(buf) - 1);
+      close(fd);
+      if (n <= 0) continue;
+      buf[n] = '\0';
+      const char* rp = strrchr(buf, ')');
+      int ppid = 0;
+      char state;
+      if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2) parent_of.emplace_back(pid, ppid);
+    }
+    closedir(d);
+  }
+  std::vector<pid_t> tree = {root};
+  for (size_t i = 0; i < tree.size(); ++i) {
+    for (auto [pid, ppid] : parent_of) {
+      if (ppid == tree[i]) tree.push_back(pid);
+    }
+  }
+  for (pid_t pid : tree) kill(pid, SIGKILL);
+}
+
+void Shim::Cleanup() {
+  if (!container_) return;
+  Status s = native::Destroy(*container_);
+  if (!s.ok()) logger_.Warn("destroy container", {{"error", s.ToString()}});
+  ShimProcess* init = Find("");
+  if (init && init->status != v1::PROCESS_STATUS_STOPPED) {
+    int ws = 0;
+    while (waitpid(init->proc.pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+    OnExit(*init, ws);
+  }
+}
+
+int Shim::Run() {
+  trimmer_.Trim();
+  Status s = loop_.Run();
+  unlink(SocketPath(options_.state_dir).c_str());
+  if (!s.ok()) {
+    logger_.Error("event loop failed", {{"error", s.ToString()}});
+    return 1;
+  }
+  return exit_code_;
+}
+
+}  // namespace berth::shim
