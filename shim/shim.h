@@ -34,7 +34,7 @@
 namespace berth::shim {
 
 namespace v1 = ::berth::shim::v1;
-using native::UniqueFd;
+using ::berth::UniqueFd;
 
 // One process the shim supervises: the container's init (exec_id "") or an exec.
 struct ShimProcess {

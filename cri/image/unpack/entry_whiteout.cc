@@ -13,7 +13,7 @@
 #include "cri/image/unpack/entry_path.h"
 #include "cri/image/unpack/entry_writer.h"
 #include "cri/image/unpack/fs_util.h"
-#include "cri/image/unpack/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth {
 namespace {

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cri/image/unpack/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth {
 

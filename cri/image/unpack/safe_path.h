@@ -27,7 +27,7 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "cri/image/unpack/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth {
 

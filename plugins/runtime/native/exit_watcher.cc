@@ -26,7 +26,7 @@ ExitWatcher::~ExitWatcher() {
 }
 
 void ExitWatcher::Run() {
-  Result<native::UniqueFd> fd = DialShim(socket_path_);
+  Result<UniqueFd> fd = DialShim(socket_path_);
   if (fd.ok()) {
     shim::v1::Request req;
     req.set_version(shim::v1::VERSION_1);

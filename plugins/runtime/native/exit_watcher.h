@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "berth/shim/v1/shim.pb.h"
-#include "plugins/runtime/native/lib/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth::native_plugin {
 
@@ -29,7 +29,7 @@ class ExitWatcher {
 
   std::string socket_path_, state_dir_;
   OnExit on_exit_;
-  native::UniqueFd cancel_;
+  UniqueFd cancel_;
   std::thread thread_;
 };
 

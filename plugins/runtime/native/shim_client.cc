@@ -12,14 +12,14 @@
 
 namespace berth::native_plugin {
 
-Result<native::UniqueFd> DialShim(const std::string& socket_path) {
+Result<UniqueFd> DialShim(const std::string& socket_path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof(addr.sun_path)) {
     return InvalidArgument("shim socket path too long: " + socket_path);
   }
   memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  native::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return ErrnoStatus(errno, "socket");
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     int err = errno;
@@ -35,7 +35,7 @@ namespace {
 
 Result<shim::v1::Response> Call(const std::string& socket_path, shim::v1::Request request,
                                 int timeout_ms, int close_timeout_ms) {
-  Result<native::UniqueFd> fd = DialShim(socket_path);
+  Result<UniqueFd> fd = DialShim(socket_path);
   if (!fd.ok()) return fd.status();
   request.set_version(shim::v1::VERSION_1);
   BERTH_RETURN_IF_ERROR(shim::SendMessage(fd->get(), request));

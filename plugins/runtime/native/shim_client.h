@@ -6,12 +6,12 @@
 
 #include "berth/shim/v1/shim.pb.h"
 #include "common/status.h"
-#include "plugins/runtime/native/lib/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth::native_plugin {
 
 // A connected socket to `socket_path`.
-Result<native::UniqueFd> DialShim(const std::string& socket_path);
+Result<UniqueFd> DialShim(const std::string& socket_path);
 
 // One call. A non-OK Response.code becomes the returned status (with the shim's message).
 Result<shim::v1::Response> CallShim(const std::string& socket_path, shim::v1::Request request,

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "plugins/runtime/native/lib/cgroup.h"
-#include "plugins/runtime/native/lib/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth::native {
 namespace {

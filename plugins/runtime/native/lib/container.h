@@ -32,7 +32,7 @@
 #include "plugins/runtime/native/lib/cgroup.h"
 #include "plugins/runtime/native/lib/seccomp.h"
 #include "plugins/runtime/native/lib/spec.h"
-#include "plugins/runtime/native/lib/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth::native {
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "plugins/runtime/native/lib/safe_path.h"
-#include "plugins/runtime/native/lib/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth::native {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "plugins/runtime/native/lib/devices.h"
 #include "plugins/runtime/native/lib/safe_path.h"
-#include "plugins/runtime/native/lib/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth::native {
 namespace {

@@ -1,6 +1,6 @@
 #pragma once
-// A move-only owner of a file descriptor (closed on destruction). Same shape as
-// berth::native::UniqueFd; one of them should move to common/ (see the unpack report).
+// A move-only owner of a file descriptor (closed on destruction). Used wherever berth holds a
+// raw fd: the unpacker, the native runtime, the shim.
 
 #include <unistd.h>
 
