@@ -1,6 +1,6 @@
 // SafeRoot: both resolvers (openat2 and the userspace fallback) must agree on every case.
 
-#include "cri/image/unpack/safe_path.h"
+#include "common/safe_path.h"
 
 #include <fcntl.h>
 #include <linux/filter.h>

@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "cri/image/unpack/layer_unpacker.h"
-#include "cri/image/unpack/safe_path.h"
+#include "common/safe_path.h"
 
 struct archive;
 struct archive_entry;

@@ -52,7 +52,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "cri/image/unpack/layer_reader.h"
-#include "cri/image/unpack/safe_path.h"
+#include "common/safe_path.h"
 
 namespace berth {
 

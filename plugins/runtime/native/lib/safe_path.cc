@@ -1,31 +1,25 @@
 #include "plugins/runtime/native/lib/safe_path.h"
 
+#include "common/safe_path.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <vector>
 
 namespace berth::native {
 
-Result<int> OpenInRoot(int root_fd, std::string_view path, int flags, mode_t mode) {
-  std::string rel(path);
-  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
-  if (rel.empty()) rel = ".";
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.mode = (flags & O_CREAT) ? mode : 0;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  for (;;) {
-    long fd = syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof(how));
-    if (fd >= 0) return static_cast<int>(fd);
-    // EAGAIN: a concurrent rename raced the lookup; the kernel asks us to retry.
-    if (errno == EAGAIN || errno == EINTR) continue;
-    return ErrnoStatus(errno, "open " + std::string(path) + " in rootfs");
+Result<int> OpenInRoot(int root_fd, std::string_view path, int flags) {
+  if ((flags & ~(O_PATH | O_DIRECTORY | O_CLOEXEC)) != 0 || !(flags & O_PATH)) {
+    return InvalidArgument("OpenInRoot supports only O_PATH[|O_DIRECTORY], got flags " +
+                           std::to_string(flags) + " for " + std::string(path));
   }
+  unsigned resolve = kResolveFollowFinal | ((flags & O_DIRECTORY) ? kResolveDirectory : 0u);
+  int fd = ResolveInRoot(root_fd, path, resolve);
+  if (fd < 0) return ErrnoStatus(-fd, "resolve " + std::string(path) + " in rootfs");
+  return fd;
 }
 
 std::pair<std::string, std::string> SplitLast(std::string_view path) {

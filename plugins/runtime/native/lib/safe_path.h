@@ -1,9 +1,11 @@
 #pragma once
 // Resolving paths inside a container rootfs without ever leaving it (CVE-2021-30465 class).
 //
-// Every lookup goes through openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS relative to
-// an fd of the rootfs: ".." stops at the root, absolute symlinks are resolved against the
-// rootfs instead of the host, and /proc magic links are refused. Callers then act on the
+// Every lookup goes through common/safe_path.h (openat2 with RESOLVE_IN_ROOT |
+// RESOLVE_NO_MAGICLINKS, or its userspace fallback where openat2 is unavailable) relative to an
+// fd of the rootfs: ".." stops at the root, absolute symlinks are resolved against the rootfs
+// instead of the host, and /proc magic links are refused. This file adds what container setup
+// needs on top: mkdir -p and create-if-missing for mount targets. Callers then act on the
 // returned O_PATH fd (mount onto "/proc/self/fd/N"), never on a re-resolved string, so a path
 // swapped for a symlink between check and use cannot redirect them.
 // All functions are thread-compatible and return fds with O_CLOEXEC that the caller owns.
@@ -17,9 +19,10 @@
 
 namespace berth::native {
 
-// Opens `path` (absolute or relative, always taken as inside the root) below `root_fd` with
-// `flags` (O_CLOEXEC added). Symlinks are followed but stay inside the root.
-Result<int> OpenInRoot(int root_fd, std::string_view path, int flags, mode_t mode = 0);
+// Opens `path` (absolute or relative, always taken as inside the root) below `root_fd` as an
+// O_PATH|O_CLOEXEC fd; `flags` is O_PATH, optionally with O_DIRECTORY (anything else is
+// INVALID_ARGUMENT). Symlinks are followed but stay inside the root.
+Result<int> OpenInRoot(int root_fd, std::string_view path, int flags);
 
 // Creates `path` and its missing parents as directories inside the root (like mkdir -p).
 Status MkdirAllInRoot(int root_fd, std::string_view path, mode_t mode);

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "cri/image/unpack/safe_path.h"
+#include "common/safe_path.h"
 
 namespace berth {
 namespace {

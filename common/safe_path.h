@@ -5,8 +5,8 @@
 // ".." stops at the root, absolute symlinks are re-rooted, and /proc-style magic links are never
 // followed. Results are O_PATH|O_CLOEXEC fds, so callers create and modify things with *at()
 // calls relative to an already verified directory fd instead of re-walking a string path that
-// something else could have changed. Used by the layer unpacker and, for mount targets, by the
-// runtime (it is generic; it could move to common/).
+// something else could have changed. The one resolver berth has: the layer unpacker uses it for
+// every entry, the native runtime for every mount target (CVE-2021-30465 class).
 //
 // Two implementations with the same semantics:
 //  - openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (Linux >= 5.6), preferred;
@@ -96,6 +96,11 @@ class SafeRoot {
 // The userspace resolver on its own (exposed for tests and for SafeRoot): resolves `path`
 // under `root_fd` as described above. Returns an O_PATH|O_CLOEXEC fd, or -errno.
 int ResolveInRootFallback(int root_fd, std::string_view path, unsigned flags);
+
+// Picks the resolver per call: openat2 when the kernel (and any seccomp filter) allows it, else
+// the userspace fallback. For callers that hold a bare root fd rather than a SafeRoot. Returns an
+// O_PATH|O_CLOEXEC fd, or -errno.
+int ResolveInRoot(int root_fd, std::string_view path, unsigned flags);
 
 // openat2(root_fd, path, O_PATH…, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS…). Returns an fd or
 // -errno (-ENOSYS when the kernel lacks openat2).

@@ -1,7 +1,7 @@
 // SafeRoot: picks a resolver once, turns -errno into Status, and builds ResolveParent and
 // MkdirAll on top of the raw resolvers (resolve_in_root.cc).
 
-#include "cri/image/unpack/safe_path.h"
+#include "common/safe_path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +39,13 @@ Result<SafeRoot> SafeRoot::Open(const std::string& root_path, ResolverKind kind)
     }
   }
   return SafeRoot(std::move(fd), root_path, fallback);
+}
+
+int ResolveInRoot(int root_fd, std::string_view path, unsigned flags) {
+  int fd = ResolveInRootOpenat2(root_fd, path, flags);
+  // EPERM: seccomp profiles written before openat2 existed deny unknown syscalls that way.
+  if (fd == -ENOSYS || fd == -EPERM) fd = ResolveInRootFallback(root_fd, path, flags);
+  return fd;
 }
 
 int SafeRoot::ResolveRaw(std::string_view path, unsigned flags) const {
