@@ -23,6 +23,15 @@ Result<ShimOptions> ParseOptions(int argc, char** argv) {
       o.state_dir = value;
     } else if (arg == "--log-path") {
       o.log_path = value;
+    } else if (arg == "--stdin") {
+      o.stdin_path = value;
+    } else if (arg == "--runtime") {
+      if (value != "native" && value != "oci") return InvalidArgument("bad --runtime " + value);
+      o.runtime = value;
+    } else if (arg == "--runtime-path") {
+      o.runtime_path = value;
+    } else if (arg == "--runtime-root") {
+      o.runtime_root = value;
     } else if (arg == "--log-level") {
       o.log_level = value;
     } else if (arg == "--ready-fd") {
@@ -38,6 +47,9 @@ Result<ShimOptions> ParseOptions(int argc, char** argv) {
   if (o.bundle.empty() || o.bundle[0] != '/') return InvalidArgument("--bundle must be absolute");
   if (o.state_dir.empty() || o.state_dir[0] != '/') {
     return InvalidArgument("--state-dir must be absolute");
+  }
+  if (o.runtime == "oci" && (o.runtime_path.empty() || o.runtime_path[0] != '/')) {
+    return InvalidArgument("--runtime oci needs an absolute --runtime-path");
   }
   return o;
 }

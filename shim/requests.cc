@@ -140,6 +140,7 @@ std::optional<v1::Response> Shim::Handle(uint64_t id, const v1::Request& req) {
     }
     case v1::Request::kDelete: return DoDelete(req.delete_());
     case v1::Request::kShutdown: return DoShutdown();
+    case v1::Request::kCloseStdin: return DoCloseStdin(req.close_stdin());
     default:
       return ErrorResponse(Unimplemented("shim operation " + std::to_string(req.op_case()) +
                                          " is not implemented"));
@@ -163,7 +164,7 @@ v1::Response Shim::DoStart(const v1::StartRequest& r) {
   if (p->status != v1::PROCESS_STATUS_CREATED) {
     return ErrorResponse(FailedPrecondition("process \"" + r.exec_id() + "\" was already started"));
   }
-  Status s = native::Start(p->proc);
+  Status s = StartProcess(*p);
   if (!s.ok()) return ErrorResponse(s.Wrap("start"));
   p->status = v1::PROCESS_STATUS_RUNNING;
   p->started_ns = NowUnixNano();
@@ -176,11 +177,20 @@ v1::Response Shim::DoKill(const v1::KillRequest& r) {
   ShimProcess* p = Find(r.exec_id());
   if (!p) return ErrorResponse(NoProcess(r.exec_id()));
   int sig = static_cast<int>(r.signal() ? r.signal() : SIGTERM);
-  if (r.all() && r.exec_id().empty() && container_ && container_->cgroup) {
-    Result<std::vector<pid_t>> pids = container_->cgroup->Pids();
+  if (oci() && r.exec_id().empty() && p->status != v1::PROCESS_STATUS_STOPPED) {
+    Status s = oci_->Kill(sig, r.all());
+    if (s.ok()) return Ok();
+    if (p->status == v1::PROCESS_STATUS_STOPPED) return Ok();  // exited meanwhile
+    logger_.Warn("runtime kill failed; signalling directly", {{"error", s.ToString()}});
+  }
+  if (r.all() && r.exec_id().empty() && cgroup()) {
+    Result<std::vector<pid_t>> pids = cgroup()->Pids();
     if (pids.ok()) {
       for (pid_t pid : *pids) kill(pid, sig);
     }
+  }
+  if (p->status == v1::PROCESS_STATUS_CREATED && p->proc.pid <= 0) {
+    return ErrorResponse(FailedPrecondition("process \"" + r.exec_id() + "\" was not started"));
   }
   if (p->status == v1::PROCESS_STATUS_STOPPED) {
     if (r.all()) return Ok();
@@ -248,12 +258,30 @@ std::optional<v1::Response> Shim::DoExec(uint64_t id, const v1::ExecRequest& r) 
       err_w = std::move(*e);
     }
   }
-  native::ExecOptions opts;
-  opts.stdio = {in.get(), out_w.get(), err_w.get()};
-  opts.logger = logger_;
-  Result<native::Process> proc = native::Exec(*container_, *spec, opts);
-  if (!proc.ok()) return ErrorResponse(proc.status().Wrap("exec"));
-  p->proc = std::move(*proc);
+  if (oci()) {
+    p->oci_process_json = r.process_json();
+    p->oci_terminal = spec->terminal;
+    if (!p->sync) {  // the runtime runs it at StartRequest
+      p->oci_in = std::move(in);
+      p->oci_out = std::move(out_w);
+      p->oci_err = std::move(err_w);
+      processes_[r.exec_id()] = std::move(p);
+      return Ok();
+    }
+    Result<native::Process> proc =
+        oci_->Exec(p->oci_process_json, false, {in.get(), out_w.get(), err_w.get()});
+    if (!proc.ok()) return ErrorResponse(proc.status().Wrap("exec"));
+    p->proc = std::move(*proc);
+  } else {
+    native::ExecOptions opts;
+    opts.stdio = {in.get(), out_w.get(), err_w.get()};
+    opts.logger = logger_;
+    Result<native::Process> proc = native::Exec(*container_, *spec, opts);
+    if (!proc.ok()) return ErrorResponse(proc.status().Wrap("exec"));
+    p->proc = std::move(*proc);
+  }
+  out_w.reset();
+  err_w.reset();
   ShimProcess& ref = *p;
   processes_[r.exec_id()] = std::move(p);
   auto fail = [&](const Status& s) {
@@ -273,7 +301,7 @@ std::optional<v1::Response> Shim::DoExec(uint64_t id, const v1::ExecRequest& r) 
   }
   if (!ref.sync) return Ok();  // parked: StartRequest runs it
 
-  Status s = native::Start(ref.proc);
+  Status s = oci() ? OkStatus() : native::Start(ref.proc);  // oci: already running
   if (!s.ok()) return fail(s.Wrap("start exec"));
   ref.status = v1::PROCESS_STATUS_RUNNING;
   ref.started_ns = NowUnixNano();
@@ -301,6 +329,11 @@ std::optional<v1::Response> Shim::DoExec(uint64_t id, const v1::ExecRequest& r) 
 v1::Response Shim::DoResize(const v1::ResizeRequest& r) {
   ShimProcess* p = Find(r.exec_id());
   if (!p) return ErrorResponse(NoProcess(r.exec_id()));
+  if (!p->proc.pty_master && p->oci_terminal && p->status == v1::PROCESS_STATUS_CREATED) {
+    p->pending_rows = static_cast<unsigned short>(r.height());  // applied when it starts
+    p->pending_cols = static_cast<unsigned short>(r.width());
+    return Ok();
+  }
   if (!p->proc.pty_master) {
     return ErrorResponse(FailedPrecondition("process \"" + r.exec_id() + "\" has no terminal"));
   }
@@ -314,18 +347,22 @@ v1::Response Shim::DoResize(const v1::ResizeRequest& r) {
 }
 
 v1::Response Shim::DoUpdate(const v1::UpdateRequest& r) {
-  if (!container_->cgroup) return ErrorResponse(FailedPrecondition("the container has no cgroup"));
   nlohmann::json doc = nlohmann::json::parse(r.resources_json(), nullptr, false);
   if (doc.is_discarded()) return ErrorResponse(InvalidArgument("resources_json is not JSON"));
   Result<native::Resources> res = native::ParseResources(doc);
   if (!res.ok()) return ErrorResponse(res.status());
-  Status s = container_->cgroup->Update(*res);
+  if (oci()) {
+    Status s = oci_->Update(r.resources_json());
+    return s.ok() ? Ok() : ErrorResponse(s);
+  }
+  if (!cgroup()) return ErrorResponse(FailedPrecondition("the container has no cgroup"));
+  Status s = cgroup()->Update(*res);
   return s.ok() ? Ok() : ErrorResponse(s);
 }
 
 v1::Response Shim::DoStats() {
-  if (!container_->cgroup) return ErrorResponse(FailedPrecondition("the container has no cgroup"));
-  Result<native::CgroupStats> st = container_->cgroup->Stats();
+  if (!cgroup()) return ErrorResponse(FailedPrecondition("the container has no cgroup"));
+  Result<native::CgroupStats> st = cgroup()->Stats();
   if (!st.ok()) return ErrorResponse(st.status());
   v1::Response r;
   v1::StatsResponse* out = r.mutable_stats();
@@ -346,9 +383,11 @@ v1::Response Shim::DoDelete(const v1::DeleteRequest& r) {
     return ErrorResponse(FailedPrecondition("process \"" + r.exec_id() + "\" is still running"));
   }
   if (!r.exec_id().empty() && p->status == v1::PROCESS_STATUS_CREATED) {
-    KillProcessTree(p->proc.pid);
-    int ws;
-    while (waitpid(p->proc.pid, &ws, 0) < 0 && errno == EINTR) {
+    if (p->proc.pid > 0) {  // oci: an exec not started has no process yet
+      KillProcessTree(p->proc.pid);
+      int ws;
+      while (waitpid(p->proc.pid, &ws, 0) < 0 && errno == EINTR) {
+      }
     }
     p->status = v1::PROCESS_STATUS_STOPPED;
   }
@@ -361,6 +400,13 @@ v1::Response Shim::DoDelete(const v1::DeleteRequest& r) {
     processes_.erase(r.exec_id());
   }
   return resp;
+}
+
+v1::Response Shim::DoCloseStdin(const v1::CloseStdinRequest& r) {
+  ShimProcess* p = Find(r.exec_id());
+  if (!p) return ErrorResponse(NoProcess(r.exec_id()));
+  if (r.exec_id().empty()) stdin_keep_.reset();  // the container reads EOF once drained
+  return Ok();
 }
 
 v1::Response Shim::DoShutdown() {

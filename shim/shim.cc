@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,34 +83,44 @@ Status Shim::Setup() {
     init->err_r.reset(p[0]);
     err_w.reset(p[1]);
   }
-  native::CreateOptions opts;
-  opts.bundle_dir = options_.bundle;
-  opts.stdio.out = out_w.get();
-  opts.stdio.err = err_w.get();
-  opts.cgroup.path = spec->linux.cgroups_path;
-  opts.logger = logger_;
-  Result<native::Container> c = native::Create(*spec, opts);
-  if (!c.ok()) return c.status().Wrap("create container");
-  container_.emplace(std::move(*c));
-  init->proc = std::move(container_->init);
-  container_->init.pid = init->proc.pid;  // the library's Exec reads the init's pid
-  container_->init.pidfd.reset(dup(init->proc.pidfd.get()));
+  native::Stdio stdio{-1, out_w.get(), err_w.get()};
+  BERTH_RETURN_IF_ERROR(OpenStdin(&stdio));
   ShimProcess& p = *init;
   processes_[""] = std::move(init);
+  if (options_.runtime == "oci") {
+    BERTH_RETURN_IF_ERROR(SetupOci(*spec, p, stdio));
+  } else {
+    native::CreateOptions opts;
+    opts.bundle_dir = options_.bundle;
+    opts.stdio = stdio;
+    opts.cgroup.path = spec->linux.cgroups_path;
+    opts.logger = logger_;
+    Result<native::Container> c = native::Create(*spec, opts);
+    if (!c.ok()) return c.status().Wrap("create container");
+    container_.emplace(std::move(*c));
+    p.proc = std::move(container_->init);
+    container_->init.pid = p.proc.pid;  // the library's Exec reads the init's pid
+    container_->init.pidfd.reset(dup(p.proc.pidfd.get()));
+  }
+  stdin_r_.reset();  // the container has its copy
+  out_w.reset();
+  err_w.reset();
   if (p.proc.pty_master) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.proc.pty_master.get(),
                                                            LogStream::kStdout));
   if (p.out_r) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.out_r.get(), LogStream::kStdout));
   if (p.err_r) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.err_r.get(), LogStream::kStderr));
 
-  if (container_->cgroup) {
-    Result<int> oom = container_->cgroup->OomEventFd();
+  if (cgroup()) {
+    Result<int> oom = cgroup()->OomEventFd();
     if (oom.ok()) {
       oom_fd_.reset(*oom);
       SetNonBlocking(oom_fd_.get());
       BERTH_RETURN_IF_ERROR(loop_.Add(oom_fd_.get(), EPOLLIN, [this](uint32_t) {
         char buf[512];
-        while (read(oom_fd_.get(), buf, sizeof(buf)) > 0) {
-        }
+        bool fired = false;
+        while (read(oom_fd_.get(), buf, sizeof(buf)) > 0) fired = true;
+        // v1: the eventfd counts OOM events; v2: inotify on memory.events (CheckOom compares).
+        if (fired && cgroup() && cgroup()->version() == 1) oom_seen_ = true;
         CheckOom();
       }));
     } else {
@@ -119,6 +131,62 @@ Status Shim::Setup() {
   trimmer_.Init();
   std::string pid = std::to_string(getpid()) + "\n";
   return AtomicWriteFile(PidFilePath(options_.state_dir), pid, 0600);
+}
+
+Status Shim::OpenStdin(native::Stdio* stdio) {
+  if (options_.stdin_path.empty()) return OkStatus();
+  // O_NONBLOCK: opening a FIFO's read end must not wait for a writer.
+  stdin_r_.reset(open(options_.stdin_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!stdin_r_) return ErrnoStatus(errno, "open stdin " + options_.stdin_path);
+  fcntl(stdin_r_.get(), F_SETFL, fcntl(stdin_r_.get(), F_GETFL) & ~O_NONBLOCK);
+  struct stat st;
+  if (fstat(stdin_r_.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+    // Our writer keeps the container from seeing EOF when a client closes (CloseStdin does).
+    stdin_keep_.reset(open(options_.stdin_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!stdin_keep_) return ErrnoStatus(errno, "open stdin " + options_.stdin_path);
+  }
+  stdio->in = stdin_r_.get();
+  return OkStatus();
+}
+
+Status Shim::SetupOci(const native::OciSpec& spec, ShimProcess& init, native::Stdio stdio) {
+  oci_.emplace(OciDriverConfig{options_.runtime_path, options_.runtime_root, options_.id,
+                               options_.bundle, options_.state_dir},
+               logger_);
+  Result<native::Process> proc = oci_->Create(spec.process.terminal, stdio);
+  if (!proc.ok()) return proc.status().Wrap("create container");
+  init.proc = std::move(*proc);
+  if (!spec.linux.cgroups_path.empty()) {
+    native::CgroupConfig cfg;
+    cfg.path = spec.linux.cgroups_path;
+    Result<std::unique_ptr<native::Cgroup>> cg = native::MakeCgroup(cfg, logger_);
+    if (cg.ok()) {
+      oci_cgroup_ = std::move(*cg);
+    } else {
+      logger_.Warn("no cgroup for stats", {{"error", cg.status().ToString()}});
+    }
+  }
+  return OkStatus();
+}
+
+Status Shim::StartProcess(ShimProcess& p) {
+  if (!oci()) return native::Start(p.proc);
+  if (p.exec_id.empty()) return oci_->Start();
+  native::Stdio stdio{p.oci_in.get(), p.oci_out.get(), p.oci_err.get()};
+  Result<native::Process> proc = oci_->Exec(p.oci_process_json, p.oci_terminal, stdio);
+  p.oci_in.reset();
+  p.oci_out.reset();
+  p.oci_err.reset();
+  if (!proc.ok()) return proc.status();
+  p.proc = std::move(*proc);
+  if (p.proc.pty_master && p.pending_rows) {
+    winsize ws{};
+    ws.ws_row = p.pending_rows;
+    ws.ws_col = p.pending_cols;
+    ioctl(p.proc.pty_master.get(), TIOCSWINSZ, &ws);
+  }
+  if (p.proc.pty_master) return WatchOutput(p, p.proc.pty_master.get(), LogStream::kStdout);
+  return OkStatus();
 }
 
 Status Shim::Listen() {
@@ -241,10 +309,13 @@ void Shim::OnSignal() {
 }
 
 void Shim::CheckOom() {
-  if (!container_ || !container_->cgroup) return;
-  Result<native::CgroupStats> st = container_->cgroup->Stats();
+  if (!cgroup()) return;
+  Result<native::CgroupStats> st = cgroup()->Stats();
   if (st.ok() && st->oom_kill_count > 0) oom_seen_ = true;
-  if (container_->cgroup->version() == 1) oom_seen_ = true;  // v1 eventfd fires only on OOM
+  if (cgroup()->version() == 1 && oom_fd_) {  // v1 eventfd fires only on OOM
+    uint64_t n = 0;
+    if (read(oom_fd_.get(), &n, sizeof(n)) == sizeof(n) && n > 0) oom_seen_ = true;
+  }
 }
 
 void Shim::OnExit(ShimProcess& p, int ws) {
@@ -334,11 +405,12 @@ void Shim::KillProcessTree(pid_t root) {
 }
 
 void Shim::Cleanup() {
-  if (!container_) return;
-  Status s = native::Destroy(*container_);
+  if (!container_ && !oci_) return;
+  Status s = container_ ? native::Destroy(*container_) : oci_->Delete();
   if (!s.ok()) logger_.Warn("destroy container", {{"error", s.ToString()}});
+  if (oci_cgroup_) (void)oci_cgroup_->Destroy();  // what the runtime left (it should not)
   ShimProcess* init = Find("");
-  if (init && init->status != v1::PROCESS_STATUS_STOPPED) {
+  if (init && init->status != v1::PROCESS_STATUS_STOPPED && init->proc.pid > 0) {
     int ws = 0;
     while (waitpid(init->proc.pid, &ws, 0) < 0 && errno == EINTR) {
     }

@@ -29,6 +29,7 @@
 #include "shim/code_trim.h"
 #include "shim/cri_log.h"
 #include "shim/event_loop.h"
+#include "shim/oci_driver.h"
 #include "shim/options.h"
 
 namespace berth::shim {
@@ -57,6 +58,12 @@ struct ShimProcess {
   UniqueFd timer;
   std::vector<uint64_t> waiters;   // client ids waiting for the exit
   std::vector<uint64_t> attached;  // client ids streaming the output
+  // oci mode: an exec is only run by StartRequest (the runtime has no parked exec), so what it
+  // needs waits here; a resize before it starts is applied once the pty exists.
+  std::string oci_process_json;
+  UniqueFd oci_in, oci_out, oci_err;
+  bool oci_terminal = false;
+  unsigned short pending_rows = 0, pending_cols = 0;
 };
 
 class Shim {
@@ -79,6 +86,14 @@ class Shim {
 
   // Setup pieces (shim.cc).
   Status Listen();
+  Status SetupOci(const native::OciSpec& spec, ShimProcess& init, native::Stdio stdio);
+  // Lets a created process run (native: Start; oci: `start` for the init, `exec` for execs).
+  Status StartProcess(ShimProcess& p);
+  Status OpenStdin(native::Stdio* stdio);
+  native::Cgroup* cgroup() const {
+    return container_ ? container_->cgroup.get() : oci_cgroup_.get();
+  }
+  bool oci() const { return oci_.has_value(); }
   Status WatchOutput(ShimProcess& p, int fd, LogStream stream);
   void OnSignal();
   void OnOutput(const std::string& exec_id, int fd, LogStream stream);
@@ -108,6 +123,7 @@ class Shim {
   v1::Response DoStats();
   v1::Response DoDelete(const v1::DeleteRequest& r);
   v1::Response DoShutdown();
+  v1::Response DoCloseStdin(const v1::CloseStdinRequest& r);
   static void FillState(const ShimProcess& p, v1::ProcessState* out);
 
   ShimOptions options_;
@@ -115,7 +131,10 @@ class Shim {
   EventLoop loop_;
   CriLogWriter log_;
   CodeTrimmer trimmer_;
-  std::optional<native::Container> container_;
+  std::optional<native::Container> container_;  // native mode
+  std::optional<OciDriver> oci_;                 // oci mode
+  std::unique_ptr<native::Cgroup> oci_cgroup_;   // oci mode: the runtime's cgroup, for stats/OOM
+  UniqueFd stdin_r_, stdin_keep_;                // --stdin, and the FIFO's write end we hold
   std::map<std::string, std::unique_ptr<ShimProcess>> processes_;
   std::map<uint64_t, Client> clients_;
   uint64_t next_client_ = 1;

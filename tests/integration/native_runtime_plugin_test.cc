@@ -11,7 +11,7 @@
 
 #include "berth/plugin/v1/runtime.pb.h"
 #include "cri/plugin_host/plugin_host.h"
-#include "plugins/runtime/native/shim_client.h"
+#include "plugins/runtime/shim_client/shim_client.h"
 #include "tests/integration/native_fixture.h"
 
 namespace berth::native::testing {
@@ -124,14 +124,14 @@ class RuntimePluginTest : public NativeTest {
     std::optional<pv1::TaskExitEvent> found;
     cv_.wait_for(lock, timeout, [&] {
       for (const auto& e : exits_) {
-        if (e.id() == id) found = e;
+        if (e.id() == id && e.exec_id().empty()) found = e;  // the init's exit
       }
       return found.has_value();
     });
     return found;
   }
   Result<sv1::Response> Shim(const std::string& id, sv1::Request req) {
-    return native_plugin::CallShim(TaskDir(id) + "/shim.sock", std::move(req));
+    return runtime_shim::CallShim(TaskDir(id) + "/shim.sock", std::move(req));
   }
   static std::string ShimPid(const std::string& dir) {
     Result<std::string> s = ReadFile(dir + "/shim.pid");

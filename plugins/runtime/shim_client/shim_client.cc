@@ -1,6 +1,7 @@
-#include "plugins/runtime/native/shim_client.h"
+#include "plugins/runtime/shim_client/shim_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -10,15 +11,26 @@
 
 #include "shim/protocol/frame.h"
 
-namespace berth::native_plugin {
+namespace berth::runtime_shim {
 
 Result<UniqueFd> DialShim(const std::string& socket_path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(addr.sun_path)) {
-    return InvalidArgument("shim socket path too long: " + socket_path);
+  std::string path = socket_path;
+  UniqueFd dir;  // a long path is reached through /proc/self/fd/<dir>/<name> (sun_path: 108)
+  if (path.size() >= sizeof(addr.sun_path)) {
+    size_t slash = socket_path.rfind('/');
+    if (slash == std::string::npos) return InvalidArgument("bad shim socket path " + socket_path);
+    dir.reset(open(socket_path.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) {
+      return Unavailable("shim is not running (" + socket_path + ": " + strerror(errno) + ")");
+    }
+    path = "/proc/self/fd/" + std::to_string(dir.get()) + socket_path.substr(slash);
+    if (path.size() >= sizeof(addr.sun_path)) {
+      return InvalidArgument("shim socket name too long: " + socket_path);
+    }
   }
-  memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return ErrnoStatus(errno, "socket");
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
@@ -63,4 +75,4 @@ Result<shim::v1::Response> CallShimUntilClosed(const std::string& socket_path,
   return Call(socket_path, std::move(request), 60000, close_timeout_ms);
 }
 
-}  // namespace berth::native_plugin
+}  // namespace berth::runtime_shim

@@ -8,7 +8,7 @@
 #include "common/status.h"
 #include "google/protobuf/repeated_ptr_field.h"
 
-namespace berth::native_plugin {
+namespace berth::runtime_shim {
 
 // Mounts each entry, in order, onto `target` (created if missing). On error, what was mounted
 // is unmounted again.
@@ -18,4 +18,4 @@ Status MountRootfs(const google::protobuf::RepeatedPtrField<plugin::v1::Mount>& 
 // Unmounts everything stacked on `target` (lazily). Missing or unmounted target is fine.
 Status UnmountRootfs(const std::string& target);
 
-}  // namespace berth::native_plugin
+}  // namespace berth::runtime_shim

@@ -8,7 +8,7 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 
-namespace berth::native_plugin {
+namespace berth::runtime_shim {
 
 // A connected socket to `socket_path`.
 Result<UniqueFd> DialShim(const std::string& socket_path);
@@ -23,4 +23,4 @@ Result<shim::v1::Response> CallShimUntilClosed(const std::string& socket_path,
                                                shim::v1::Request request,
                                                int close_timeout_ms = 5000);
 
-}  // namespace berth::native_plugin
+}  // namespace berth::runtime_shim

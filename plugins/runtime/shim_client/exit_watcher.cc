@@ -1,19 +1,21 @@
-#include "plugins/runtime/native/exit_watcher.h"
+#include "plugins/runtime/shim_client/exit_watcher.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cstdint>
 
-#include "plugins/runtime/native/shim_client.h"
+#include "plugins/runtime/shim_client/shim_client.h"
 #include "shim/protocol/exit_record.h"
 #include "shim/protocol/frame.h"
 
-namespace berth::native_plugin {
+namespace berth::runtime_shim {
 
-ExitWatcher::ExitWatcher(std::string socket_path, std::string state_dir, OnExit on_exit)
+ExitWatcher::ExitWatcher(std::string socket_path, std::string state_dir, std::string exec_id,
+                         OnExit on_exit)
     : socket_path_(std::move(socket_path)),
       state_dir_(std::move(state_dir)),
+      exec_id_(std::move(exec_id)),
       on_exit_(std::move(on_exit)),
       cancel_(eventfd(0, EFD_CLOEXEC)) {
   thread_ = std::thread([this] { Run(); });
@@ -30,7 +32,7 @@ void ExitWatcher::Run() {
   if (fd.ok()) {
     shim::v1::Request req;
     req.set_version(shim::v1::VERSION_1);
-    req.mutable_wait();
+    req.mutable_wait()->set_exec_id(exec_id_);
     if (shim::SendMessage(fd->get(), req).ok()) {
       shim::v1::Response resp;
       Status s = shim::ReadMessage(fd->get(), &resp, -1, cancel_.get());
@@ -43,8 +45,10 @@ void ExitWatcher::Run() {
   }
   // The shim is gone: what it recorded, if anything.
   shim::v1::ProcessState st;
+  st.set_exec_id(exec_id_);
   st.set_status(shim::v1::PROCESS_STATUS_STOPPED);
-  Result<shim::ExitRecord> rec = shim::ReadExitRecord(state_dir_);
+  Result<shim::ExitRecord> rec =
+      exec_id_.empty() ? shim::ReadExitRecord(state_dir_) : Result<shim::ExitRecord>(NotFound(""));
   if (rec.ok()) {
     st.set_pid(rec->pid);
     st.set_exit_status(rec->exit_status);
@@ -57,4 +61,4 @@ void ExitWatcher::Run() {
   on_exit_(st, rec.ok());
 }
 
-}  // namespace berth::native_plugin
+}  // namespace berth::runtime_shim

@@ -9,7 +9,7 @@
 
 #include "common/status.h"
 
-namespace berth::native_plugin {
+namespace berth::runtime_shim {
 
 struct LaunchedShim {
   pid_t shim_pid = -1;
@@ -22,4 +22,4 @@ struct LaunchedShim {
 Result<LaunchedShim> LaunchShim(const std::string& shim_path, std::vector<std::string> args,
                                 int timeout_ms = 60000);
 
-}  // namespace berth::native_plugin
+}  // namespace berth::runtime_shim

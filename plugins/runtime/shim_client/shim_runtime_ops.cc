@@ -1,18 +1,17 @@
-// NativeRuntime: Delete, Exec, Stats, Update, Connect (the rest is in native_runtime.cc).
+// ShimRuntime: Delete, Exec, Stats, Update, Connect (the rest is in shim_runtime.cc).
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 
-#include "berth/sdk/export.h"
 #include "common/fs.h"
 #include "plugins/runtime/native/lib/cgroup.h"
 #include "plugins/runtime/native/lib/spec.h"
-#include "plugins/runtime/native/native_runtime.h"
-#include "plugins/runtime/native/rootfs_mount.h"
-#include "plugins/runtime/native/shim_client.h"
+#include "plugins/runtime/shim_client/rootfs_mount.h"
+#include "plugins/runtime/shim_client/shim_client.h"
+#include "plugins/runtime/shim_client/shim_runtime.h"
 #include "shim/protocol/exit_record.h"
 
-namespace berth::native_plugin {
+namespace berth::runtime_shim {
 namespace {
 
 namespace sv1 = ::berth::shim::v1;
@@ -45,7 +44,7 @@ nlohmann::json ResourcesJson(const pv1::LinuxResources& r) {
 
 }  // namespace
 
-SdkStatus NativeRuntime::Delete(const pv1::DeleteTaskRequest& req, pv1::DeleteTaskResponse* resp) {
+SdkStatus ShimRuntime::Delete(const pv1::DeleteTaskRequest& req, pv1::DeleteTaskResponse* resp) {
   Result<Task> t = Snapshot(req.id());
   if (!t.ok()) return ToSdk(t.status());
   sv1::ProcessState st = t->gone_state;
@@ -72,7 +71,21 @@ SdkStatus NativeRuntime::Delete(const pv1::DeleteTaskRequest& req, pv1::DeleteTa
   resp->set_pid(st.pid());
   resp->set_exit_status(st.exit_status());
   resp->set_exited_at_unix_nano(st.exited_at_unix_nano());
-  if (!req.exec_id().empty()) return sdk::OkStatus();
+  if (!req.exec_id().empty()) {
+    std::unique_ptr<ExitWatcher> watcher;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = tasks_.find(req.id());
+      if (it != tasks_.end() && it->second) {
+        auto w = it->second->exec_watchers.find(req.exec_id());
+        if (w != it->second->exec_watchers.end()) {
+          watcher = std::move(w->second);
+          it->second->exec_watchers.erase(w);
+        }
+      }
+    }
+    return sdk::OkStatus();  // `watcher` is joined here, outside the lock
+  }
 
   std::unique_ptr<Task> task;
   {
@@ -93,7 +106,7 @@ SdkStatus NativeRuntime::Delete(const pv1::DeleteTaskRequest& req, pv1::DeleteTa
   return sdk::OkStatus();
 }
 
-SdkStatus NativeRuntime::Exec(const pv1::ExecProcessRequest& req, pv1::ExecProcessResponse* resp) {
+SdkStatus ShimRuntime::Exec(const pv1::ExecProcessRequest& req, pv1::ExecProcessResponse* resp) {
   Result<Task> t = Snapshot(req.id());
   if (!t.ok()) return ToSdk(t.status());
   sv1::Request r = ShimRequest();
@@ -120,7 +133,7 @@ SdkStatus NativeRuntime::Exec(const pv1::ExecProcessRequest& req, pv1::ExecProce
   return sdk::OkStatus();
 }
 
-SdkStatus NativeRuntime::Stats(const pv1::TaskStatsRequest& req, pv1::TaskStatsResponse* resp) {
+SdkStatus ShimRuntime::Stats(const pv1::TaskStatsRequest& req, pv1::TaskStatsResponse* resp) {
   Result<Task> t = Snapshot(req.id());
   if (!t.ok()) return ToSdk(t.status());
   sv1::Request r = ShimRequest();
@@ -139,7 +152,7 @@ SdkStatus NativeRuntime::Stats(const pv1::TaskStatsRequest& req, pv1::TaskStatsR
   return sdk::OkStatus();
 }
 
-SdkStatus NativeRuntime::Update(const pv1::UpdateTaskRequest& req, pv1::UpdateTaskResponse*) {
+SdkStatus ShimRuntime::Update(const pv1::UpdateTaskRequest& req, pv1::UpdateTaskResponse*) {
   Result<Task> t = Snapshot(req.id());
   if (!t.ok()) return ToSdk(t.status());
   sv1::Request r = ShimRequest();
@@ -150,8 +163,8 @@ SdkStatus NativeRuntime::Update(const pv1::UpdateTaskRequest& req, pv1::UpdateTa
 }
 
 // The shim is gone: kill what is left in the container's cgroup, remove it, unmount the rootfs.
-Status NativeRuntime::CleanupDeadTask(const Task& task) {
-  Status result;
+Status ShimRuntime::CleanupDeadTask(const Task& task) {
+  Status result = CleanupDeadContainer(task);
   Result<native::OciSpec> spec = native::LoadSpec(task.bundle);
   if (spec.ok() && !spec->linux.cgroups_path.empty()) {
     native::CgroupConfig cfg;
@@ -166,7 +179,7 @@ Status NativeRuntime::CleanupDeadTask(const Task& task) {
   return result;
 }
 
-SdkStatus NativeRuntime::Connect(const pv1::ConnectTaskRequest& req,
+SdkStatus ShimRuntime::Connect(const pv1::ConnectTaskRequest& req,
                                  pv1::ConnectTaskResponse* resp) {
   Result<Task> known = Snapshot(req.id());
   Task task;
@@ -238,6 +251,5 @@ SdkStatus NativeRuntime::Connect(const pv1::ConnectTaskRequest& req,
   return sdk::OkStatus();
 }
 
-}  // namespace berth::native_plugin
+}  // namespace berth::runtime_shim
 
-BERTH_EXPORT_PLUGIN(berth::native_plugin::NativeRuntime, "native", "0.1.0")

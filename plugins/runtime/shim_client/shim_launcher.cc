@@ -1,4 +1,4 @@
-#include "plugins/runtime/native/shim_launcher.h"
+#include "plugins/runtime/shim_client/shim_launcher.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace berth::native_plugin {
+namespace berth::runtime_shim {
 namespace {
 
 constexpr int kReadyFd = 3;
@@ -87,4 +87,4 @@ Result<LaunchedShim> LaunchShim(const std::string& shim_path, std::vector<std::s
   return Internal("berth-shim exited without reporting readiness (see its shim.log)");
 }
 
-}  // namespace berth::native_plugin
+}  // namespace berth::runtime_shim

@@ -1,4 +1,4 @@
-#include "plugins/runtime/native/rootfs_mount.h"
+#include "plugins/runtime/shim_client/rootfs_mount.h"
 
 #include <errno.h>
 #include <sys/mount.h>
@@ -7,7 +7,7 @@
 
 #include "common/fs.h"
 
-namespace berth::native_plugin {
+namespace berth::runtime_shim {
 namespace {
 
 // Mount options that are flags, not filesystem data. A plain array: nothing on the heap that
@@ -95,4 +95,4 @@ Status UnmountRootfs(const std::string& target) {
   return Internal("too many mounts stacked on " + target);
 }
 
-}  // namespace berth::native_plugin
+}  // namespace berth::runtime_shim
