@@ -1,13 +1,20 @@
 #include "cli/app.h"
 
+#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
 #include "cli/duration.h"
+#include "cli/verbs/image_import.h"
+#include "cli/verbs/imagefsinfo.h"
+#include "cli/verbs/images.h"
 #include "cli/verbs/info.h"
+#include "cli/verbs/inspecti.h"
 #include "cli/verbs/plugins.h"
+#include "cli/verbs/pull.h"
+#include "cli/verbs/rmi.h"
 #include "cli/verbs/version.h"
 
 namespace berth::cli {
@@ -15,8 +22,14 @@ namespace {
 
 // Every verb group, in the order `berthctl --help` lists them. New groups add one line here.
 void AddAllCommands(CLI::App& root, CommandList& commands) {
+  AddImagesCommands(root, commands);
+  AddImageImportCommands(root, commands);  // `images import`: after AddImagesCommands
+  AddImageFsInfoCommands(root, commands);
   AddInfoCommands(root, commands);
+  AddInspectiCommands(root, commands);
   AddPluginsCommands(root, commands);
+  AddPullCommands(root, commands);
+  AddRmiCommands(root, commands);
   AddVersionCommands(root, commands);
 }
 
@@ -69,6 +82,12 @@ void DebugOptions(const Options& o, const DebugLog& debug) {
 
 int RunBerthctl(int argc, const char* const* argv, const EnvLookup& env, std::ostream& out,
                 std::ostream& err) {
+  std::istringstream no_input;
+  return RunBerthctl(argc, argv, env, no_input, out, err, Terminal{});
+}
+
+int RunBerthctl(int argc, const char* const* argv, const EnvLookup& env, std::istream& in,
+                std::ostream& out, std::ostream& err, Terminal terminal) {
   CLI::App app("berthctl: client for CRI runtimes (crictl-compatible) and for berth", "berthctl");
   app.set_version_flag("-v,--version", "berthctl version " BERTH_VERSION);
   // A flag given twice takes its last value, as with crictl.
@@ -106,7 +125,7 @@ int RunBerthctl(int argc, const char* const* argv, const EnvLookup& env, std::os
   DebugLog debug(options->debug, err);
   DebugOptions(*options, debug);
   Connection connection(*options, debug);
-  Context context{*options, connection, debug, out, err};
+  Context context{*options, connection, debug, out, err, in, env, terminal};
   Status status = chosen->run(context);
   out.flush();
   if (!status.ok()) {

@@ -9,6 +9,7 @@
 // they need is in the Context.
 
 #include <functional>
+#include <istream>
 #include <ostream>
 #include <vector>
 
@@ -26,8 +27,11 @@ struct Context {
   const Options& options;
   Connection& connection;
   DebugLog debug;
-  std::ostream& out;  // results
-  std::ostream& err;  // diagnostics (not errors: a failing verb returns its Status)
+  std::ostream& out;     // results
+  std::ostream& err;     // diagnostics (not errors: a failing verb returns its Status)
+  std::istream& in;      // answers to prompts (pull --username asks for a password)
+  const EnvLookup& env;  // for the few verb flags crictl also reads from the environment
+  Terminal terminal;     // whether out/in are terminals (progress bars, hidden prompts)
 };
 
 struct Command {

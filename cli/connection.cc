@@ -54,4 +54,9 @@ std::shared_ptr<grpc::Channel> Connection::ChannelFor(const std::string& target)
   return *introspection_;
 }
 
+::berth::v1::Images::Stub& Connection::Images() {
+  if (!images_) images_ = ::berth::v1::Images::NewStub(ChannelFor(options_.image_target));
+  return *images_;
+}
+
 }  // namespace berth::cli

@@ -1,9 +1,16 @@
 // berthctl: the berth command line. Everything but the process boundary is in app.cc.
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cli/app.h"
 
 int main(int argc, char** argv) {
-  return berth::cli::RunBerthctl(argc, argv, berth::cli::ProcessEnv(), std::cout, std::cerr);
+  berth::cli::Terminal terminal;
+  terminal.in = ::isatty(STDIN_FILENO) == 1;
+  terminal.out = ::isatty(STDOUT_FILENO) == 1;
+  terminal.in_fd = terminal.in ? STDIN_FILENO : -1;
+  return berth::cli::RunBerthctl(argc, argv, berth::cli::ProcessEnv(), std::cin, std::cout,
+                                 std::cerr, terminal);
 }

@@ -41,6 +41,14 @@ using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
 // The real process environment. An empty variable counts as unset.
 EnvLookup ProcessEnv();
 
+// Which of berthctl's standard streams are terminals: a progress bar is drawn only on one, and
+// a password prompt hides the typing only on one.
+struct Terminal {
+  bool in = false;   // stdin
+  bool out = false;  // stdout
+  int in_fd = -1;    // stdin's fd when `in` (for turning echo off)
+};
+
 // The options every verb runs with.
 struct Options {
   std::string runtime_endpoint;  // as the user wrote it (for messages)

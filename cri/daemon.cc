@@ -24,6 +24,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config, Logger logger
 
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(logger), std::move(*lock)));
   d->plugins_.LoadAll(d->config_.plugin_dirs);
+  BERTH_RETURN_IF_ERROR(d->StartImages());
   BERTH_RETURN_IF_ERROR(d->Serve());
   return d;
 }
@@ -37,6 +38,28 @@ Daemon::Daemon(DaemonConfig config, Logger logger, InstanceLock lock)
       runtime_service_(config_, plugins_),
       introspection_service_(plugins_) {}
 
+Status Daemon::StartImages() {
+  auto registry = image::registry::RegistryConfig::FromJson(
+      config_.registry.empty() ? nlohmann::json{{"hosts", nlohmann::json::object()}}
+                               : config_.registry,
+      "config.registry");
+  if (!registry.ok()) return registry.status();
+  image::ImageManagerOptions o;
+  o.root = config_.root;
+  o.state = config_.state;
+  o.snapshotter = config_.snapshotter;
+  o.sandbox_image = config_.sandbox_image;
+  o.registry = std::move(*registry);
+  o.max_parallel_downloads = static_cast<int>(config_.max_concurrent_downloads);
+  auto images = image::ImageManager::Open(std::move(o), plugins_,
+                                          logger_.With({{"component", "images"}}));
+  if (!images.ok()) return images.status().Wrap("image service");
+  images_ = std::move(*images);
+  image_service_ = std::make_unique<ImageService>(*images_);
+  images_api_service_ = std::make_unique<ImagesApiService>(*images_);
+  return OkStatus();
+}
+
 Status Daemon::Serve() {
   BERTH_RETURN_IF_ERROR(PrepareSocketPath(config_.socket));
 
@@ -45,7 +68,8 @@ Status Daemon::Serve() {
   builder.AddListeningPort("unix:" + config_.socket, grpc::InsecureServerCredentials(),
                            &bound_port);
   builder.RegisterService(&runtime_service_);
-  builder.RegisterService(&image_service_);
+  builder.RegisterService(image_service_.get());
+  builder.RegisterService(images_api_service_.get());
   builder.RegisterService(&introspection_service_);
   // Image layers and exec output can exceed gRPC's 4 MiB default, as for containerd.
   builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);

@@ -14,8 +14,11 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "cri/daemon_config.h"
+#include "cri/image/image_manager.h"
 #include "cri/instance_lock.h"
 #include "cri/plugin_host/plugin_host.h"
+#include "cri/server/image_service.h"
+#include "cri/server/images_api_service.h"
 #include "cri/server/introspection_service.h"
 #include "cri/server/runtime_service.h"
 
@@ -32,13 +35,16 @@ class Daemon {
  private:
   Daemon(DaemonConfig config, Logger logger, InstanceLock lock);
   Status Serve();
+  Status StartImages();
 
   DaemonConfig config_;
   Logger logger_;
   InstanceLock lock_;
   PluginHost plugins_;
   RuntimeService runtime_service_;
-  runtime::v1::ImageService::Service image_service_;  // every RPC UNIMPLEMENTED until images land
+  std::unique_ptr<image::ImageManager> images_;  // after plugins_: borrows the snapshotters
+  std::unique_ptr<ImageService> image_service_;
+  std::unique_ptr<ImagesApiService> images_api_service_;
   IntrospectionService introspection_service_;
   std::unique_ptr<grpc::Server> server_;
   bool socket_bound_ = false;

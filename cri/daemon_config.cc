@@ -14,6 +14,8 @@ nlohmann::json DaemonConfig::ToJson() const {
       {"socket", socket},           {"root", root},
       {"state", state},             {"plugin_dirs", plugin_dirs},
       {"log_level", LogLevelName(log_level)}, {"plugins", plugins},
+      {"snapshotter", snapshotter}, {"sandbox_image", sandbox_image},
+      {"registry", registry}, {"max_concurrent_downloads", max_concurrent_downloads},
   };
 }
 
@@ -31,7 +33,17 @@ Status LoadDaemonConfigFile(const std::string& path, DaemonConfig& config) {
   r.Get("plugin_dirs", config.plugin_dirs);
   r.Get("log_level", log_level);
   r.GetObject("plugins", config.plugins);
+  r.Get("snapshotter", config.snapshotter);
+  r.Get("sandbox_image", config.sandbox_image);
+  r.GetObject("registry", config.registry);
+  r.Get("max_concurrent_downloads", config.max_concurrent_downloads);
   BERTH_RETURN_IF_ERROR(r.Finish());
+  if (config.snapshotter.empty()) {
+    return InvalidArgument(r.PathOf("snapshotter") + ": must name a snapshotter plugin");
+  }
+  if (config.max_concurrent_downloads < 1 || config.max_concurrent_downloads > 64) {
+    return InvalidArgument(r.PathOf("max_concurrent_downloads") + ": must be between 1 and 64");
+  }
 
   auto level = ParseLogLevel(log_level);
   if (!level) {

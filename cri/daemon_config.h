@@ -3,6 +3,7 @@
 // order of precedence (flags win). Every key of the file is optional and unknown keys are
 // errors. docs/configuration.md documents each key.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,13 @@ struct DaemonConfig {
   std::vector<std::string> plugin_dirs;          // searched in order for plugin *.so
   LogLevel log_level = LogLevel::kInfo;
   nlohmann::json plugins = nlohmann::json::object();  // plugin name -> its own config object
+  // Images (docs/configuration.md): the snapshotter plugin that unpacks pulled layers, the
+  // pod sandbox image (pinned: listed as pinned, as containerd does), the registry hosts
+  // ({"hosts": {...}}, see cri/image/registry/config.h) and parallel layer downloads per pull.
+  std::string snapshotter = "overlay";
+  std::string sandbox_image = "registry.k8s.io/pause:3.9";
+  nlohmann::json registry = nlohmann::json::object();
+  int64_t max_concurrent_downloads = 3;
 
   // The effective configuration as JSON (for Status verbose info and debugging).
   nlohmann::json ToJson() const;

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api.pb.h"
+#include "api/cri.h"
 #include "cli/command.h"
 
 namespace berth::cli {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "api.pb.h"
+#include "api/cri.h"
 #include "cli/command.h"
 
 namespace berth::cli {

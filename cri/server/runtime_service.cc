@@ -54,8 +54,21 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
   std::vector<PluginRecord> plugins = plugins_.List();
   auto* status = resp->mutable_status();
   // Condition types and reasons as kubelet reads them (RuntimeReady / NetworkReady).
-  AddCondition(status, "RuntimeReady", HasUsablePlugin(plugins, "io.berth.runtime.v1"),
-               "NoRuntimePlugin", "no io.berth.runtime.v1 plugin is loaded (see berthctl plugins)");
+  bool has_runtime = HasUsablePlugin(plugins, "io.berth.runtime.v1");
+  // Containers need their image unpacked by the configured snapshotter, too.
+  bool has_snapshotter = std::any_of(plugins.begin(), plugins.end(), [&](const PluginRecord& p) {
+    return p.type == "io.berth.snapshotter.v1" && p.name == config_.snapshotter &&
+           p.status == "ok";
+  });
+  if (!has_runtime || has_snapshotter) {
+    AddCondition(status, "RuntimeReady", has_runtime, "NoRuntimePlugin",
+                 "no io.berth.runtime.v1 plugin is loaded (see berthctl plugins)");
+  } else {
+    AddCondition(status, "RuntimeReady", false, "NoSnapshotterPlugin",
+                 "the configured snapshotter \"" + config_.snapshotter +
+                     "\" (io.berth.snapshotter.v1) is not loaded, so images cannot be "
+                     "unpacked (see berthctl plugins and the \"snapshotter\" config key)");
+  }
   AddCondition(status, "NetworkReady", HasUsablePlugin(plugins, "io.berth.network.v1"),
                "NetworkPluginNotReady",
                "no io.berth.network.v1 plugin is loaded (see berthctl plugins)");

@@ -124,9 +124,11 @@ TEST_F(BerthdTest, UnbuiltRpcsAnswerUnimplementedNamingTheRpc) {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
     runtime::v1::ListImagesResponse resp;
+    // The image service is implemented now (tests/integration/image_service_test.cc): a fresh
+    // daemon answers with an empty list.
     grpc::Status s = images->ListImages(&ctx, runtime::v1::ListImagesRequest(), &resp);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_NE(s.error_message().find("ImageService/ListImages"), std::string::npos);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.images_size(), 0);
   }
   {
     // A server-streaming RPC must end with the status too, not hang.
