@@ -14,6 +14,8 @@
 namespace berth {
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config, Logger logger) {
+  auto handlers = RuntimeHandlers::FromConfig(config);
+  if (!handlers.ok()) return handlers.status();
   if (::geteuid() != 0) {
     return PermissionDenied("berthd must run as root (it creates namespaces, mounts and cgroups)");
   }
@@ -22,20 +24,22 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config, Logger logger
   if (!lock.ok()) return lock.status();
   BERTH_RETURN_IF_ERROR(MakeDirs(config.state, 0700).Wrap("state directory"));
 
-  std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(logger), std::move(*lock)));
+  std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(logger), std::move(*lock),
+                                         std::move(*handlers)));
   d->plugins_.LoadAll(d->config_.plugin_dirs);
   BERTH_RETURN_IF_ERROR(d->StartImages());
   BERTH_RETURN_IF_ERROR(d->Serve());
   return d;
 }
 
-Daemon::Daemon(DaemonConfig config, Logger logger, InstanceLock lock)
+Daemon::Daemon(DaemonConfig config, Logger logger, InstanceLock lock, RuntimeHandlers handlers)
     : config_(std::move(config)),
       logger_(std::move(logger)),
       lock_(std::move(lock)),
       plugins_(logger_.With({{"component", "plugin_host"}}), config_.plugins, config_.root,
                config_.state),
-      runtime_service_(config_, plugins_),
+      runtime_handlers_(std::move(handlers)),
+      runtime_service_(config_, plugins_, runtime_handlers_),
       introspection_service_(plugins_) {}
 
 Status Daemon::StartImages() {

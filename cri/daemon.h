@@ -17,6 +17,7 @@
 #include "cri/image/image_manager.h"
 #include "cri/instance_lock.h"
 #include "cri/plugin_host/plugin_host.h"
+#include "cri/runtime/runtime_handlers.h"
 #include "cri/server/image_service.h"
 #include "cri/server/images_api_service.h"
 #include "cri/server/introspection_service.h"
@@ -33,7 +34,7 @@ class Daemon {
   ~Daemon();
 
  private:
-  Daemon(DaemonConfig config, Logger logger, InstanceLock lock);
+  Daemon(DaemonConfig config, Logger logger, InstanceLock lock, RuntimeHandlers handlers);
   Status Serve();
   Status StartImages();
 
@@ -41,6 +42,7 @@ class Daemon {
   Logger logger_;
   InstanceLock lock_;
   PluginHost plugins_;
+  RuntimeHandlers runtime_handlers_;
   RuntimeService runtime_service_;
   std::unique_ptr<image::ImageManager> images_;  // after plugins_: borrows the snapshotters
   std::unique_ptr<ImageService> image_service_;

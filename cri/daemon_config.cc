@@ -16,6 +16,8 @@ nlohmann::json DaemonConfig::ToJson() const {
       {"log_level", LogLevelName(log_level)}, {"plugins", plugins},
       {"snapshotter", snapshotter}, {"sandbox_image", sandbox_image},
       {"registry", registry}, {"max_concurrent_downloads", max_concurrent_downloads},
+      {"default_runtime", default_runtime}, {"runtime_handlers", runtime_handlers},
+      {"network_plugin", network_plugin},
   };
 }
 
@@ -37,6 +39,9 @@ Status LoadDaemonConfigFile(const std::string& path, DaemonConfig& config) {
   r.Get("sandbox_image", config.sandbox_image);
   r.GetObject("registry", config.registry);
   r.Get("max_concurrent_downloads", config.max_concurrent_downloads);
+  r.Get("default_runtime", config.default_runtime);
+  r.GetObject("runtime_handlers", config.runtime_handlers);
+  r.Get("network_plugin", config.network_plugin);
   BERTH_RETURN_IF_ERROR(r.Finish());
   if (config.snapshotter.empty()) {
     return InvalidArgument(r.PathOf("snapshotter") + ": must name a snapshotter plugin");

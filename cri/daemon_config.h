@@ -28,6 +28,12 @@ struct DaemonConfig {
   std::string sandbox_image = "registry.k8s.io/pause:3.9";
   nlohmann::json registry = nlohmann::json::object();
   int64_t max_concurrent_downloads = 3;
+  // Pods and containers (docs/configuration.md): the runtime plugin of pods without a
+  // RuntimeClass, extra runtime handlers ({"<handler>": {"plugin": "<name>"}}, see
+  // cri/runtime/runtime_handlers.h) and the network plugin that wires pod network namespaces.
+  std::string default_runtime = "native";
+  nlohmann::json runtime_handlers = nlohmann::json::object();
+  std::string network_plugin = "cni";
 
   // The effective configuration as JSON (for Status verbose info and debugging).
   nlohmann::json ToJson() const;

@@ -72,6 +72,15 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
   AddCondition(status, "NetworkReady", HasUsablePlugin(plugins, "io.berth.network.v1"),
                "NetworkPluginNotReady",
                "no io.berth.network.v1 plugin is loaded (see berthctl plugins)");
+  // RuntimeClass handlers whose plugin is loaded (kubelet reads their features).
+  for (const RuntimeHandler& h : handlers_.List()) {
+    if (!plugins_.Find("io.berth.runtime.v1", h.plugin)) continue;
+    auto* rh = resp->add_runtime_handlers();
+    rh->set_name(h.name);
+    // Neither recursive read-only mounts nor user namespaces are implemented yet.
+    rh->mutable_features()->set_recursive_read_only_mounts(false);
+    rh->mutable_features()->set_user_namespaces(false);
+  }
   if (req->verbose()) {
     (*resp->mutable_info())["config"] = config_.ToJson().dump();
     (*resp->mutable_info())["plugins"] = PluginsToJson(plugins).dump();

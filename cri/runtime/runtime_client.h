@@ -1,0 +1,41 @@
+#pragma once
+// Typed calls to one io.berth.runtime.v1 plugin through the PluginHost (C ABI + protobuf
+// payloads, api/proto/berth/plugin/v1/runtime.proto). A task is identified by its id (the
+// container id, or the pod id for a pod's infra process).
+//
+// Thread-safe as PluginHandle::Invoke is. Borrows the handle, which lives as long as the host.
+// Errors are the plugin's status (code kept, message prefixed by the handle).
+
+#include <string>
+
+#include "berth/plugin/v1/runtime.pb.h"
+#include "common/status.h"
+#include "cri/plugin_host/plugin_handle.h"
+
+namespace berth {
+
+class RuntimeClient {
+ public:
+  explicit RuntimeClient(const PluginHandle* handle) : handle_(handle) {}
+
+  const std::string& plugin_name() const { return handle_->name(); }
+
+  Result<plugin::v1::CreateTaskResponse> Create(const plugin::v1::CreateTaskRequest& req) const;
+  // Starts the init process (exec_id empty) or a created exec.
+  Result<uint32_t> Start(const std::string& id, const std::string& exec_id = "") const;
+  Status Kill(const std::string& id, uint32_t signal, bool all = false,
+              const std::string& exec_id = "") const;
+  Result<plugin::v1::DeleteTaskResponse> Delete(const std::string& id,
+                                                const std::string& exec_id = "") const;
+  Result<plugin::v1::TaskStateResponse> State(const std::string& id,
+                                              const std::string& exec_id = "") const;
+  Result<plugin::v1::ExecProcessResponse> Exec(const plugin::v1::ExecProcessRequest& req) const;
+  Result<plugin::v1::TaskStatsResponse> Stats(const std::string& id) const;
+  Status Update(const plugin::v1::UpdateTaskRequest& req) const;
+  Result<plugin::v1::ConnectTaskResponse> Connect(const std::string& id) const;
+
+ private:
+  const PluginHandle* handle_;
+};
+
+}  // namespace berth
