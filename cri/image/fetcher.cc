@@ -116,6 +116,7 @@ Result<ResolvedImage> Fetcher::FetchFrom(registry::RepositoryClient& client, con
   img.config_digest = manifest.config.digest;
   img.config_json = std::move(*cfg);
 
+  if (options.on_layers) options.on_layers(img.config_json, manifest.layers);
   BERTH_RETURN_IF_ERROR(FetchBlobs(client, manifest.layers, options));
   img.layers = std::move(manifest.layers);
   img.endpoint = client.BaseUrl();

@@ -46,6 +46,11 @@ struct FetchOptions {
   // Called for the config and each layer as it progresses. Calls are serialised (never two at
   // once) but come from download threads; keep it quick.
   std::function<void(const LayerProgress&)> progress;
+  // Called after the config is verified and before any layer downloads, with the config and
+  // the layers (lowest first), so the caller can start unpacking while layers download. Called
+  // again if a later endpoint (mirror, origin) serves the image after an earlier one failed.
+  std::function<void(const std::string& config_json, const std::vector<Descriptor>& layers)>
+      on_layers;
 };
 
 struct ResolvedImage {

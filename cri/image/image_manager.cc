@@ -157,16 +157,43 @@ Result<ImageRecord> ImageManager::DoPull(const Reference& ref, const registry::A
   FetchOptions opts;
   opts.max_parallel = options_.max_parallel_downloads;
   std::string config_digest;  // the fetcher reports the config first; it is no layer
+  // Layers unpack (lowest first) while the ones above them still download.
+  std::mutex pipeline_mu;
+  std::unique_ptr<UnpackPipeline> pipeline;
+  opts.on_layers = [&](const std::string& config_json, const std::vector<Descriptor>& layers) {
+    auto cfg = ParseImageConfig(config_json);
+    // A bad config is reported by Unpack() below, after the download, with the usual context.
+    if (!cfg.ok() || cfg->diff_ids.size() != layers.size()) return;
+    std::lock_guard lock(pipeline_mu);
+    pipeline.reset();  // an earlier endpoint's pipeline: cancelled and joined
+    pipeline = std::make_unique<UnpackPipeline>(
+        layers, config_json,
+        [this, layers, diff_ids = cfg->diff_ids, entry](const UnpackPipeline::WaitFn& wait)
+            -> Result<std::vector<std::string>> {
+          auto snap = Snapshotter();
+          if (!snap.ok()) return snap.status();
+          return UnpackLayers(*snap, layers, diff_ids, entry, wait);
+        });
+  };
   opts.progress = [&](const LayerProgress& p) {
     if (config_digest.empty()) config_digest = p.digest.String();
     if (p.digest.String() == config_digest) return;
+    if (p.state == LayerProgress::State::kDone ||
+        p.state == LayerProgress::State::kAlreadyExists) {
+      std::lock_guard lock(pipeline_mu);
+      if (pipeline) pipeline->MarkReady(p.digest);
+    }
     progress_.Update(entry, {p.digest.String(), p.total, p.done, MapFetchState(p.state)});
   };
   Fetcher fetcher(*content_, options_.registry, logger_.With({{"component", "fetcher"}}),
                   options_.client_options);
   logger_.Info("pulling image", {{"ref", ref.String()}});
   auto img = fetcher.Fetch(ref, auth, opts);
-  if (!img.ok()) return fail(img.status());
+  if (!img.ok()) {
+    pipeline.reset();  // cancels the unpack and joins it; GC removes what it committed
+    return fail(img.status());
+  }
+  if (pipeline && pipeline->config_json() != img->config_json) pipeline.reset();
 
   Source src;
   if (!ref.tag.empty()) src.tags.push_back(ref.Name() + ":" + ref.tag);
@@ -179,7 +206,7 @@ Result<ImageRecord> ImageManager::DoPull(const Reference& ref, const registry::A
   src.config_digest = img->config_digest;
   src.config_json = img->config_json;
   src.layers = img->layers;
-  auto rec = Unpack(src, entry);
+  auto rec = Unpack(src, entry, pipeline.get());
   if (!rec.ok()) return fail(rec.status().Wrap("pull " + ref.String()));
   auto stored = images_->Put(std::move(*rec));
   if (!stored.ok()) return fail(stored.status());
@@ -190,7 +217,8 @@ Result<ImageRecord> ImageManager::DoPull(const Reference& ref, const registry::A
 }
 
 Result<ImageRecord> ImageManager::Unpack(const Source& src,
-                                         const std::shared_ptr<PullProgressHub::Entry>& e) {
+                                         const std::shared_ptr<PullProgressHub::Entry>& e,
+                                         UnpackPipeline* pipeline) {
   auto cfg = ParseImageConfig(src.config_json);
   if (!cfg.ok()) return cfg.status().Wrap("image config " + src.config_digest.String());
   if (cfg->diff_ids.size() != src.layers.size()) {
@@ -200,7 +228,7 @@ Result<ImageRecord> ImageManager::Unpack(const Source& src,
   }
   auto snap = Snapshotter();
   if (!snap.ok()) return snap.status();
-  auto chain = UnpackLayers(*snap, src.layers, cfg->diff_ids, e);
+  auto chain = pipeline ? pipeline->Wait() : UnpackLayers(*snap, src.layers, cfg->diff_ids, e);
   if (!chain.ok()) return chain.status();
 
   ImageRecord r;
@@ -223,7 +251,8 @@ Result<ImageRecord> ImageManager::Unpack(const Source& src,
 
 Result<std::vector<std::string>> ImageManager::UnpackLayers(
     SnapshotterClient& snap, const std::vector<Descriptor>& layers,
-    const std::vector<std::string>& diff_ids, const std::shared_ptr<PullProgressHub::Entry>& e) {
+    const std::vector<std::string>& diff_ids, const std::shared_ptr<PullProgressHub::Entry>& e,
+    const std::function<Status(size_t)>& wait_for_layer) {
   std::vector<std::string> chain = ChainIds(diff_ids);
   auto report = [&](const Descriptor& l, PullLayerState::State s) {
     if (e) progress_.Update(e, {l.digest.String(), l.size, l.size, s});
@@ -231,6 +260,7 @@ Result<std::vector<std::string>> ImageManager::UnpackLayers(
   std::string parent;
   for (size_t i = 0; i < layers.size(); ++i) {
     const Descriptor& layer = layers[i];
+    if (wait_for_layer) BERTH_RETURN_IF_ERROR(wait_for_layer(i));
     std::lock_guard lock(unpack_mu_);
     auto exists = snap.HasCommitted(chain[i]);
     if (!exists.ok()) return exists.status();

@@ -5,7 +5,7 @@
 // are thin adapters over it.
 //
 // Pull pipeline: Fetcher (parallel, verified, single-flight per blob) → for each layer, lowest
-// first: skip when its chain id is already committed; else Prepare(tmp-unpack-…, parent chain
+// first, as soon as its blob is complete (UnpackPipeline: unpack overlaps the download): skip when its chain id is already committed; else Prepare(tmp-unpack-…, parent chain
 // id) → LayerUnpacker into the snapshot (overlay upperdir or mounted dir, layer_mount.h) →
 // diff_id check → Commit(chain id). The image record is written last, so an image is visible
 // only once complete. Concurrent pulls of one reference share one pull.
@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@
 #include "cri/image/registry/config.h"
 #include "cri/image/snapshotter_client.h"
 #include "cri/image/store/image_store.h"
+#include "cri/image/unpack_pipeline.h"
 #include "cri/plugin_host/plugin_host.h"
 
 namespace berth::image {
@@ -103,12 +105,15 @@ class ImageManager {
     std::vector<Descriptor> layers;
   };
   Result<ImageRecord> DoPull(const Reference& ref, const registry::AuthConfig& auth);
-  // Unpacks the layers and returns the record to store (not stored yet).
-  Result<ImageRecord> Unpack(const Source& src, const std::shared_ptr<PullProgressHub::Entry>& e);
-  Result<std::vector<std::string>> UnpackLayers(SnapshotterClient& snap,
-                                                const std::vector<Descriptor>& layers,
-                                                const std::vector<std::string>& diff_ids,
-                                                const std::shared_ptr<PullProgressHub::Entry>& e);
+  // Unpacks the layers (or takes the result of `pipeline`, which already unpacked them while
+  // they downloaded) and returns the record to store (not stored yet).
+  Result<ImageRecord> Unpack(const Source& src, const std::shared_ptr<PullProgressHub::Entry>& e,
+                             UnpackPipeline* pipeline = nullptr);
+  // `wait_for_layer`, when set, is called before layer i is unpacked (see UnpackPipeline).
+  Result<std::vector<std::string>> UnpackLayers(
+      SnapshotterClient& snap, const std::vector<Descriptor>& layers,
+      const std::vector<std::string>& diff_ids, const std::shared_ptr<PullProgressHub::Entry>& e,
+      const std::function<Status(size_t)>& wait_for_layer = nullptr);
   Result<SnapshotterClient> Snapshotter() const;
 
   void BeginOp();

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cri/image/registry/auth.h"
+#include "tests/support/registry_proxy.h"
 
 namespace berth::testing {
 namespace {
@@ -173,6 +174,30 @@ TEST_P(ImageServiceTest, TagMovesAndConcurrentPullsShareOneImage) {
   EXPECT_LT(after.image_filesystems(0).used_bytes().value(), used);
 }
 
+// Watches one pull's progress through berth.v1.Images/WatchPull until the pull ends.
+std::vector<berth::v1::PullProgress> WatchOnce(berth::v1::Images::Stub& images,
+                                               const std::string& ref) {
+  std::vector<berth::v1::PullProgress> seen;
+  grpc::ClientContext ctx;
+  berth::v1::WatchPullRequest req;
+  req.set_image(ref);
+  auto reader = images.WatchPull(&ctx, req);
+  berth::v1::PullProgress p;
+  while (reader->Read(&p)) seen.push_back(p);
+  EXPECT_TRUE(reader->Finish().ok());
+  return seen;
+}
+
+// Waits (up to 30 s) until the proxy holds a GET of its held blob.
+bool WaitHolding(const RegistryProxy& proxy) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!proxy.holding()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 TEST_P(ImageServiceTest, WatchPullStreamsLayerProgressUntilThePullEnds) {
   auto reg = StartRegistry();
   ASSERT_TRUE(reg);
@@ -180,34 +205,28 @@ TEST_P(ImageServiceTest, WatchPullStreamsLayerProgressUntilThePullEnds) {
   TestImages::MakeBig(big, 32);
   TestImages::Layout l = TestImages::Read(big);
   Push(*reg, big, "test/big", "1");
+  // The layer's download is held until a watcher is attached, so the watcher cannot miss it.
+  ProxyOptions po;
+  po.upstream_port = reg->port();
+  po.hold_blob = l.layers[0];
+  RegistryProxy proxy(po);
   ASSERT_TRUE(StartBerthd());
-  std::string ref = reg->host() + "/test/big:1";
+  std::string ref = proxy.host() + "/test/big:1";
 
-  {  // Nothing in flight: the stream ends at once, OK.
-    grpc::ClientContext ctx;
-    berth::v1::WatchPullRequest req;
-    req.set_image(ref);
-    auto reader = berth_images_->WatchPull(&ctx, req);
-    berth::v1::PullProgress p;
-    EXPECT_FALSE(reader->Read(&p));
-    EXPECT_TRUE(reader->Finish().ok());
-  }
+  // Nothing in flight: the stream ends at once, OK.
+  EXPECT_TRUE(WatchOnce(*berth_images_, ref).empty());
+
   grpc::Status pulled;
   std::thread puller([&] { pulled = Pull(ref); });
+  ASSERT_TRUE(WaitHolding(proxy));
   std::vector<berth::v1::PullProgress> seen;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (seen.empty() && std::chrono::steady_clock::now() < deadline) {
-    grpc::ClientContext ctx;
-    berth::v1::WatchPullRequest req;
-    req.set_image(ref);
-    auto reader = berth_images_->WatchPull(&ctx, req);
-    berth::v1::PullProgress p;
-    while (reader->Read(&p)) seen.push_back(p);
-    EXPECT_TRUE(reader->Finish().ok());
-  }
+  std::thread watcher([&] { seen = WatchOnce(*berth_images_, ref); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the watcher attaches
+  proxy.Release();
   puller.join();
+  watcher.join();
   ASSERT_TRUE(pulled.ok()) << pulled.error_message();
-  if (seen.empty()) GTEST_SKIP() << "the pull finished before a watcher could attach";
+  ASSERT_FALSE(seen.empty());
   const berth::v1::PullProgress& last = seen.back();
   EXPECT_TRUE(last.done());
   EXPECT_EQ(last.error(), "");
@@ -217,6 +236,57 @@ TEST_P(ImageServiceTest, WatchPullStreamsLayerProgressUntilThePullEnds) {
   EXPECT_EQ(last.layers(0).digest(), l.layers[0]);
   EXPECT_EQ(last.layers(0).size(), l.layer_sizes[0]);
   EXPECT_EQ(last.layers(0).state(), berth::v1::LayerProgress::STATE_DONE);
+}
+
+// Download and unpack overlap: while the top layer is still downloading, the layers below it
+// are already unpacked and committed.
+TEST_P(ImageServiceTest, LowerLayersUnpackWhileTheTopLayerDownloads) {
+  auto reg = StartRegistry();
+  ASSERT_TRUE(reg);
+  std::string layered = TestImages::Get().path("layered");
+  TestImages::Layout l = TestImages::Read(layered);
+  ASSERT_GE(l.layers.size(), 3u);
+  Push(*reg, layered, "test/layered", "1");
+  ProxyOptions po;
+  po.upstream_port = reg->port();
+  po.hold_blob = l.layers.back();
+  RegistryProxy proxy(po);
+  ASSERT_TRUE(StartBerthd());
+  std::string ref = proxy.host() + "/test/layered:1";
+
+  grpc::Status pulled;
+  std::thread puller([&] { pulled = Pull(ref); });
+  ASSERT_TRUE(WaitHolding(proxy));
+  // Poll the progress until every layer below the held one is unpacked (DONE).
+  bool lower_done = false;
+  berth::v1::PullProgress last;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!lower_done && std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+    berth::v1::WatchPullRequest req;
+    req.set_image(ref);
+    auto reader = berth_images_->WatchPull(&ctx, req);
+    berth::v1::PullProgress p;
+    while (!lower_done && reader->Read(&p)) {
+      last = p;
+      if (p.layers_size() != static_cast<int>(l.layers.size())) continue;
+      lower_done = true;
+      for (size_t i = 0; i + 1 < l.layers.size(); ++i) {
+        lower_done = lower_done && p.layers(i).state() == berth::v1::LayerProgress::STATE_DONE;
+      }
+    }
+    ctx.TryCancel();
+    (void)reader->Finish();
+  }
+  EXPECT_TRUE(lower_done) << "lower layers not unpacked while the top layer downloads; last "
+                          << "progress: " << last.ShortDebugString();
+  if (last.layers_size() == static_cast<int>(l.layers.size())) {
+    EXPECT_NE(last.layers(last.layers_size() - 1).state(), berth::v1::LayerProgress::STATE_DONE);
+  }
+  proxy.Release();
+  puller.join();
+  ASSERT_TRUE(pulled.ok()) << pulled.error_message();
 }
 
 TEST_P(ImageServiceTest, ImageFsInfoGrowsRightAfterAPull) {

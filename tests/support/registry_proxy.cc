@@ -77,6 +77,7 @@ RegistryProxy::RegistryProxy(ProxyOptions options)
 }
 
 RegistryProxy::~RegistryProxy() {
+  Release();
   stop_ = true;
   ::shutdown(listen_fd_, SHUT_RDWR);
   acceptor_.join();
@@ -87,6 +88,17 @@ RegistryProxy::~RegistryProxy() {
     ws.swap(workers_);
   }
   for (auto& t : ws) t.join();
+}
+
+void RegistryProxy::Release() {
+  std::lock_guard lock(mu_);
+  released_ = true;
+  released_cv_.notify_all();
+}
+
+bool RegistryProxy::holding() const {
+  std::lock_guard lock(mu_);
+  return holding_;
 }
 
 std::vector<ProxyRequest> RegistryProxy::requests() const {
@@ -135,11 +147,16 @@ void RegistryProxy::Handle(int client) {
   bool fail = false;
   bool truncate = false;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     requests_.push_back(req);
     if (blob_get && fail_left_ > 0) {
       --fail_left_;
       fail = true;
+    }
+    if (blob_get && !options_.hold_blob.empty() &&
+        req.path.find("/blobs/" + options_.hold_blob) != std::string::npos) {
+      holding_ = true;
+      released_cv_.wait(lock, [&] { return released_; });
     }
   }
 

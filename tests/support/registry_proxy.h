@@ -7,11 +7,13 @@
 //     answering 401 + WWW-Authenticate pointing at its own /token endpoint, which hands out
 //     the token (checking Basic credentials when configured); the Authorization header is
 //     stripped before forwarding, so the registry behind stays anonymous,
-//   - redirect blob GETs to another origin (e.g. a second proxy on "localhost").
+//   - redirect blob GETs to another origin (e.g. a second proxy on "localhost"),
+//   - hold GETs of one blob until Release() (to observe what happens while it downloads).
 // It records each request line and whether it carried Range/Authorization headers.
 // Thread-safe: a thread per connection; counters and the log are mutex-guarded.
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -34,6 +36,7 @@ struct ProxyOptions {
   std::string bearer_token;        // non-empty: require it (and serve /token)
   std::string token_basic_user, token_basic_password;  // required at /token when set
   std::string redirect_blobs_to;   // "http://localhost:PORT": 307 for blob GETs
+  std::string hold_blob;           // "sha256:…": its GETs wait for Release() before forwarding
 };
 
 class RegistryProxy {
@@ -47,6 +50,10 @@ class RegistryProxy {
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
   std::vector<ProxyRequest> requests() const;
   int token_requests() const { return token_requests_; }
+  // Lets held blob GETs (ProxyOptions::hold_blob) go on; later ones are not held.
+  void Release();
+  // True once a GET of the held blob has arrived (and is waiting).
+  bool holding() const;
 
  private:
   void Serve();
@@ -60,6 +67,9 @@ class RegistryProxy {
   mutable std::mutex mu_;
   std::vector<std::thread> workers_;
   std::vector<ProxyRequest> requests_;
+  std::condition_variable released_cv_;
+  bool released_ = false;
+  bool holding_ = false;
   int fail_left_, truncate_left_;
   std::atomic<int> token_requests_{0};
 };
