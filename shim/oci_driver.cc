@@ -258,10 +258,13 @@ Status OciDriver::Kill(int signal, bool all) {
 }
 
 Result<native::Process> OciDriver::Exec(const std::string& process_json, bool terminal,
-                                        native::Stdio stdio) {
+                                        native::Stdio stdio, OciConsoleSize size) {
   nlohmann::json doc = nlohmann::json::parse(process_json, nullptr, false);
   if (!doc.is_object()) return InvalidArgument("process_json is not a JSON object");
   doc["terminal"] = terminal;
+  if (terminal && size.rows && size.cols) {
+    doc["consoleSize"] = {{"height", size.rows}, {"width", size.cols}};
+  }
   unsigned n = ++serial_;
   std::string process_file = config_.state_dir + "/exec-" + std::to_string(n) + ".json";
   std::string pid_file = config_.state_dir + "/exec-" + std::to_string(n) + ".pid";

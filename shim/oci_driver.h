@@ -39,6 +39,11 @@ struct OciDriverConfig {
   std::string state_dir;
 };
 
+// A terminal's size in characters; 0 = unset.
+struct OciConsoleSize {
+  unsigned short rows = 0, cols = 0;
+};
+
 class OciDriver {
  public:
   OciDriver(OciDriverConfig config, Logger logger);
@@ -49,8 +54,11 @@ class OciDriver {
   Status Start();
   Status Kill(int signal, bool all);
   // Runs `process_json` (an OCI process object; "terminal" is set from `terminal`) in the
-  // container, started; its pid (re-parented to the caller once the runtime exits).
-  Result<native::Process> Exec(const std::string& process_json, bool terminal, native::Stdio stdio);
+  // container, started; its pid (re-parented to the caller once the runtime exits). With a
+  // terminal, a non-zero `size` (rows, cols) becomes the process's "consoleSize": the runtime
+  // sizes the pty before the process runs (a TIOCSWINSZ after Exec returns would race it).
+  Result<native::Process> Exec(const std::string& process_json, bool terminal, native::Stdio stdio,
+                               OciConsoleSize size = {});
   Status Update(const std::string& resources_json);
   Status Delete();
 

@@ -48,7 +48,10 @@ Shim::Shim(ShimOptions options, Logger logger)
 
 Shim::~Shim() = default;
 
-pid_t Shim::init_pid() const { return container_ ? container_->init.pid : -1; }
+pid_t Shim::init_pid() const {
+  auto it = processes_.find("");  // native and oci alike (oci has no container_)
+  return it == processes_.end() ? -1 : it->second->proc.pid;
+}
 
 ShimProcess* Shim::Find(const std::string& exec_id) {
   auto it = processes_.find(exec_id);
@@ -173,7 +176,8 @@ Status Shim::StartProcess(ShimProcess& p) {
   if (!oci()) return native::Start(p.proc);
   if (p.exec_id.empty()) return oci_->Start();
   native::Stdio stdio{p.oci_in.get(), p.oci_out.get(), p.oci_err.get()};
-  Result<native::Process> proc = oci_->Exec(p.oci_process_json, p.oci_terminal, stdio);
+  Result<native::Process> proc =
+      oci_->Exec(p.oci_process_json, p.oci_terminal, stdio, {p.pending_rows, p.pending_cols});
   p.oci_in.reset();
   p.oci_out.reset();
   p.oci_err.reset();
@@ -191,21 +195,30 @@ Status Shim::StartProcess(ShimProcess& p) {
 
 Status Shim::Listen() {
   std::string path = SocketPath(options_.state_dir);
+  // sun_path holds 107 bytes; a longer path (deep state dirs, 64-hex ids) is bound through
+  // /proc/self/fd/<dir>/<name>, which the kernel resolves to the same directory.
+  std::string bind_path = path;
+  UniqueFd dir;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
-    return InvalidArgument("socket path " + path + " is longer than " +
-                           std::to_string(sizeof(addr.sun_path) - 1) + " bytes");
+    size_t slash = path.rfind('/');
+    dir.reset(open(path.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return ErrnoStatus(errno, "open " + path.substr(0, slash));
+    bind_path = "/proc/self/fd/" + std::to_string(dir.get()) + path.substr(slash);
+    if (bind_path.size() >= sizeof(addr.sun_path)) {
+      return InvalidArgument("socket name in " + path + " is too long");
+    }
   }
-  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  memcpy(addr.sun_path, bind_path.c_str(), bind_path.size() + 1);
   listener_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!listener_) return ErrnoStatus(errno, "socket");
-  unlink(path.c_str());
+  unlink(bind_path.c_str());
   mode_t old = umask(0077);  // root-only from the moment it exists
   int rc = bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   umask(old);
   if (rc != 0) return ErrnoStatus(errno, "bind " + path);
-  if (chmod(path.c_str(), 0600) != 0) return ErrnoStatus(errno, "chmod " + path);
+  if (chmod(bind_path.c_str(), 0600) != 0) return ErrnoStatus(errno, "chmod " + path);
   if (listen(listener_.get(), 16) != 0) return ErrnoStatus(errno, "listen " + path);
   return loop_.Add(listener_.get(), EPOLLIN, [this](uint32_t) { OnAccept(); });
 }

@@ -5,8 +5,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 #include <climits>
 
 #include "common/fs.h"
+#include "common/safe_path.h"
 #include "plugins/runtime/native/lib/child.h"
 #include "plugins/runtime/native/lib/namespaces.h"
 #include "plugins/runtime/native/lib/seccomp.h"
@@ -88,6 +91,34 @@ Result<Pty> OpenPty() {
   p.path = name;
   p.slave.reset(open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!p.slave) return ErrnoStatus(errno, std::string("open ") + name);
+  return p;
+}
+
+// A pty of the container's own devpts instance (<root of init>/dev/pts/ptmx), as runc gives an
+// exec: inside, ttyname() then finds /dev/pts/N. The ptmx is resolved inside the container's
+// root without following symlinks and must be the devpts ptmx device (5:2), so a container
+// cannot point us at another file. NOT_FOUND when the container has no devpts of its own.
+Result<Pty> OpenContainerPty(pid_t init_pid) {
+  Result<SafeRoot> root = SafeRoot::Open("/proc/" + std::to_string(init_pid) + "/root");
+  if (!root.ok()) return root.status();
+  Result<UniqueFd> ptmx = root->Resolve("/dev/pts/ptmx", kResolveNoSymlinks);
+  if (!ptmx.ok()) return ptmx.status();
+  struct stat st;
+  if (fstat(ptmx->get(), &st) != 0) return ErrnoStatus(errno, "stat the container's ptmx");
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) {
+    return NotFound("the container's /dev/pts/ptmx is not the devpts ptmx");
+  }
+  Pty p;
+  std::string reopen = "/proc/self/fd/" + std::to_string(ptmx->get());
+  p.master.reset(open(reopen.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!p.master) return ErrnoStatus(errno, "open the container's ptmx");
+  int unlock = 0, n = 0;
+  if (ioctl(p.master.get(), TIOCSPTLCK, &unlock) != 0 || ioctl(p.master.get(), TIOCGPTN, &n) != 0)
+    return ErrnoStatus(errno, "set up the container's pty");
+  int slave = ioctl(p.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) return ErrnoStatus(errno, "open the container's pty slave");
+  p.slave.reset(slave);
+  p.path = "/dev/pts/" + std::to_string(n);
   return p;
 }
 
@@ -299,7 +330,8 @@ Result<Process> Exec(const Container& container, const ProcessSpec& process,
   Process p;
   Pty pty;
   if (process.terminal) {
-    Result<Pty> t = OpenPty();
+    Result<Pty> t = OpenContainerPty(init.pid);
+    if (!t.ok() && t.status().code() == StatusCode::kNotFound) t = OpenPty();  // no devpts
     if (!t.ok()) return t.status();
     pty = std::move(*t);
   }
