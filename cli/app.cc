@@ -16,6 +16,12 @@
 #include "cli/verbs/pull.h"
 #include "cli/verbs/rmi.h"
 #include "cli/verbs/version.h"
+// berthctl pods/containers (issue 5)
+#include "cli/verbs/containers.h"
+#include "cli/verbs/exec.h"
+#include "cli/verbs/logs.h"
+#include "cli/verbs/pods.h"
+#include "cli/verbs/stats.h"
 
 namespace berth::cli {
 namespace {
@@ -31,6 +37,12 @@ void AddAllCommands(CLI::App& root, CommandList& commands) {
   AddPullCommands(root, commands);
   AddRmiCommands(root, commands);
   AddVersionCommands(root, commands);
+  // berthctl pods/containers (issue 5)
+  AddPodsCommands(root, commands);
+  AddContainersCommands(root, commands);
+  AddExecCommands(root, commands);
+  AddLogsCommands(root, commands);
+  AddStatsCommands(root, commands);
 }
 
 // The global flags' storage while CLI11 parses; GlobalFlags records which were given.
@@ -132,7 +144,7 @@ int RunBerthctl(int argc, const char* const* argv, const EnvLookup& env, std::is
     err << "berthctl: " << status.message() << "\n";
     return 1;
   }
-  return 0;
+  return context.exit_code;
 }
 
 }  // namespace berth::cli

@@ -32,6 +32,8 @@ struct Context {
   std::istream& in;      // answers to prompts (pull --username asks for a password)
   const EnvLookup& env;  // for the few verb flags crictl also reads from the environment
   Terminal terminal;     // whether out/in are terminals (progress bars, hidden prompts)
+  // berthctl's exit status when run returns OK: `exec -s` passes on the command's own.
+  int exit_code = 0;
 };
 
 struct Command {

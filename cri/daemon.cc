@@ -28,6 +28,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config, Logger logger
                                          std::move(*handlers)));
   d->plugins_.LoadAll(d->config_.plugin_dirs);
   BERTH_RETURN_IF_ERROR(d->StartImages());
+  BERTH_RETURN_IF_ERROR(d->StartPods());
+  BERTH_RETURN_IF_ERROR(d->StartContainers());
   BERTH_RETURN_IF_ERROR(d->Serve());
   return d;
 }
@@ -61,6 +63,44 @@ Status Daemon::StartImages() {
   images_ = std::move(*images);
   image_service_ = std::make_unique<ImageService>(*images_);
   images_api_service_ = std::make_unique<ImagesApiService>(*images_);
+  return OkStatus();
+}
+
+Status Daemon::StartPods() {
+  PodManagerOptions o;
+  o.root = config_.root;
+  o.state = config_.state;
+  o.network_plugin = config_.network_plugin;
+  auto pods = PodManager::Open(std::move(o), plugins_, runtime_handlers_,
+                               logger_.With({{"component", "pods"}}));
+  if (!pods.ok()) return pods.status().Wrap("pod manager");
+  pods_ = std::move(*pods);
+  // The container manager (StartContainers) attaches itself and calls pods_->SetContainers.
+  runtime_service_.Attach(pods_.get(), nullptr);
+  return OkStatus();
+}
+
+Status Daemon::StartContainers() {
+  container::ContainerManagerOptions o;
+  o.root = config_.root;
+  o.state = config_.state;
+  PodManager* pods = pods_.get();
+  auto lookup = [pods](const std::string& id) -> Result<PodView> {
+    if (!pods) return Unavailable("the pod manager is not running");
+    return pods->Get(id);
+  };
+  auto forward = [pods](const plugin::v1::TaskExitEvent& ev) {
+    if (pods) pods->OnTaskExit(ev);
+  };
+  auto containers = ContainerManager::Open(std::move(o), plugins_, *images_, std::move(lookup),
+                                           std::move(forward),
+                                           logger_.With({{"component", "containers"}}));
+  if (!containers.ok()) return containers.status().Wrap("container manager");
+  containers_ = std::move(*containers);
+  plugins_.SetEventSink(containers_->EventSink());
+  containers_->Recover();
+  if (pods_) pods_->SetContainers(containers_.get());
+  runtime_service_.Attach(pods_.get(), containers_.get());
   return OkStatus();
 }
 
@@ -106,6 +146,10 @@ void Daemon::Shutdown() {
     ::unlink(config_.socket.c_str());
     socket_bound_ = false;
   }
+  // No RPC runs any more: events and pod operations must not reach the container manager,
+  // which dies before the plugins and the pod manager.
+  plugins_.SetEventSink(nullptr);
+  if (pods_) pods_->SetContainers(nullptr);
 }
 
 Daemon::~Daemon() { Shutdown(); }

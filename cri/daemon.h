@@ -16,7 +16,9 @@
 #include "cri/daemon_config.h"
 #include "cri/image/image_manager.h"
 #include "cri/instance_lock.h"
+#include "cri/container/container_manager.h"
 #include "cri/plugin_host/plugin_host.h"
+#include "cri/pod/pod_manager.h"
 #include "cri/runtime/runtime_handlers.h"
 #include "cri/server/image_service.h"
 #include "cri/server/images_api_service.h"
@@ -37,6 +39,11 @@ class Daemon {
   Daemon(DaemonConfig config, Logger logger, InstanceLock lock, RuntimeHandlers handlers);
   Status Serve();
   Status StartImages();
+  Status StartPods();  // the pod manager (cri/pod), attached to runtime_service_
+  // The container manager (cri/container): owns the plugin event sink (forwarding exits of
+  // ids it does not know to the pod manager), recovers containers, attaches to
+  // runtime_service_ and to the pod manager (PodContainers).
+  Status StartContainers();
 
   DaemonConfig config_;
   Logger logger_;
@@ -47,6 +54,9 @@ class Daemon {
   std::unique_ptr<image::ImageManager> images_;  // after plugins_: borrows the snapshotters
   std::unique_ptr<ImageService> image_service_;
   std::unique_ptr<ImagesApiService> images_api_service_;
+  std::unique_ptr<PodManager> pods_;  // after plugins_: borrows the network plugins
+  // After pods_ (dies first: it looks pods up) and images_ (borrows the snapshotter).
+  std::unique_ptr<ContainerManager> containers_;
   IntrospectionService introspection_service_;
   std::unique_ptr<grpc::Server> server_;
   bool socket_bound_ = false;

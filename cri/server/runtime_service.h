@@ -40,8 +40,60 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                              runtime::v1::RuntimeConfigResponse*) override;
 
   // ---- runtime_service_pods.cc ----
+  // Pod sandboxes (cri/pod/pod_manager.h) and UpdateRuntimeConfig (the pod CIDR, handed to the
+  // network plugin by the pod manager).
+  grpc::Status RunPodSandbox(grpc::ServerContext*, const runtime::v1::RunPodSandboxRequest*,
+                             runtime::v1::RunPodSandboxResponse*) override;
+  grpc::Status StopPodSandbox(grpc::ServerContext*, const runtime::v1::StopPodSandboxRequest*,
+                              runtime::v1::StopPodSandboxResponse*) override;
+  grpc::Status RemovePodSandbox(grpc::ServerContext*, const runtime::v1::RemovePodSandboxRequest*,
+                                runtime::v1::RemovePodSandboxResponse*) override;
+  grpc::Status PodSandboxStatus(grpc::ServerContext*, const runtime::v1::PodSandboxStatusRequest*,
+                                runtime::v1::PodSandboxStatusResponse*) override;
+  grpc::Status ListPodSandbox(grpc::ServerContext*, const runtime::v1::ListPodSandboxRequest*,
+                              runtime::v1::ListPodSandboxResponse*) override;
+  grpc::Status PodSandboxStats(grpc::ServerContext*, const runtime::v1::PodSandboxStatsRequest*,
+                               runtime::v1::PodSandboxStatsResponse*) override;
+  grpc::Status ListPodSandboxStats(grpc::ServerContext*,
+                                   const runtime::v1::ListPodSandboxStatsRequest*,
+                                   runtime::v1::ListPodSandboxStatsResponse*) override;
+  grpc::Status UpdateRuntimeConfig(grpc::ServerContext*,
+                                   const runtime::v1::UpdateRuntimeConfigRequest*,
+                                   runtime::v1::UpdateRuntimeConfigResponse*) override;
 
   // ---- runtime_service_containers.cc ----
+  // Containers (cri/container/container_manager.h).
+  grpc::Status CreateContainer(grpc::ServerContext*, const runtime::v1::CreateContainerRequest*,
+                               runtime::v1::CreateContainerResponse*) override;
+  grpc::Status StartContainer(grpc::ServerContext*, const runtime::v1::StartContainerRequest*,
+                              runtime::v1::StartContainerResponse*) override;
+  grpc::Status StopContainer(grpc::ServerContext*, const runtime::v1::StopContainerRequest*,
+                             runtime::v1::StopContainerResponse*) override;
+  grpc::Status RemoveContainer(grpc::ServerContext*, const runtime::v1::RemoveContainerRequest*,
+                               runtime::v1::RemoveContainerResponse*) override;
+  grpc::Status ListContainers(grpc::ServerContext*, const runtime::v1::ListContainersRequest*,
+                              runtime::v1::ListContainersResponse*) override;
+  grpc::Status ContainerStatus(grpc::ServerContext*, const runtime::v1::ContainerStatusRequest*,
+                               runtime::v1::ContainerStatusResponse*) override;
+  grpc::Status UpdateContainerResources(grpc::ServerContext*,
+                                        const runtime::v1::UpdateContainerResourcesRequest*,
+                                        runtime::v1::UpdateContainerResourcesResponse*) override;
+  grpc::Status ReopenContainerLog(grpc::ServerContext*,
+                                  const runtime::v1::ReopenContainerLogRequest*,
+                                  runtime::v1::ReopenContainerLogResponse*) override;
+  grpc::Status ExecSync(grpc::ServerContext*, const runtime::v1::ExecSyncRequest*,
+                        runtime::v1::ExecSyncResponse*) override;
+  grpc::Status ContainerStats(grpc::ServerContext*, const runtime::v1::ContainerStatsRequest*,
+                              runtime::v1::ContainerStatsResponse*) override;
+  grpc::Status ListContainerStats(grpc::ServerContext*,
+                                  const runtime::v1::ListContainerStatsRequest*,
+                                  runtime::v1::ListContainerStatsResponse*) override;
+  grpc::Status CheckpointContainer(grpc::ServerContext*,
+                                   const runtime::v1::CheckpointContainerRequest*,
+                                   runtime::v1::CheckpointContainerResponse*) override;
+  grpc::Status GetContainerEvents(
+      grpc::ServerContext*, const runtime::v1::GetEventsRequest*,
+      grpc::ServerWriter<runtime::v1::ContainerEventResponse>*) override;
 
  private:
   const DaemonConfig& config_;

@@ -113,11 +113,11 @@ TEST_F(BerthdTest, UnbuiltRpcsAnswerUnimplementedNamingTheRpc) {
   {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
-    runtime::v1::ListPodSandboxResponse resp;
-    grpc::Status s = runtime->ListPodSandbox(&ctx, runtime::v1::ListPodSandboxRequest(), &resp);
+    runtime::v1::ExecResponse resp;
+    // Streaming (Exec, Attach, PortForward) is a later milestone.
+    grpc::Status s = runtime->Exec(&ctx, runtime::v1::ExecRequest(), &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_NE(s.error_message().find("/runtime.v1.RuntimeService/ListPodSandbox"),
-              std::string::npos)
+    EXPECT_NE(s.error_message().find("/runtime.v1.RuntimeService/Exec"), std::string::npos)
         << s.error_message();
   }
   {
@@ -134,12 +134,13 @@ TEST_F(BerthdTest, UnbuiltRpcsAnswerUnimplementedNamingTheRpc) {
     // A server-streaming RPC must end with the status too, not hang.
     grpc::ClientContext ctx;
     SetDeadline(ctx);
-    auto reader = runtime->GetContainerEvents(&ctx, runtime::v1::GetEventsRequest());
-    runtime::v1::ContainerEventResponse event;
+    auto reader =
+        runtime->StreamPodSandboxMetrics(&ctx, runtime::v1::StreamPodSandboxMetricsRequest());
+    runtime::v1::StreamPodSandboxMetricsResponse event;
     EXPECT_FALSE(reader->Read(&event));
     grpc::Status s = reader->Finish();
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_NE(s.error_message().find("GetContainerEvents"), std::string::npos);
+    EXPECT_NE(s.error_message().find("StreamPodSandboxMetrics"), std::string::npos);
   }
 }
 
