@@ -261,7 +261,7 @@ int Main(int argc, char** argv) {
   }
   int runs = RunsFlag(argc, argv, 20);
   const char* env_shims = getenv("BENCH_SHIMS");
-  int shims = env_shims && atoi(env_shims) > 0 ? atoi(env_shims) : 10;
+  int shims = env_shims && atoi(env_shims) > 0 ? atoi(env_shims) : 50;
   testing::TempDir dir;
   if (!MakeRootfs(dir.path())) {
     fprintf(stderr, "runtime_bench: cannot build the busybox rootfs\n");

@@ -149,6 +149,25 @@ TEST_P(RuntimePluginTest, ProcessSpecIsApplied) {
   EXPECT_EQ(LogLines(log), want);
 }
 
+// An OCI seccomp section blocks the syscalls it names, with the errno it names, and nothing else.
+TEST_P(RuntimePluginTest, SeccompBlocksTheNamedSyscalls) {
+  nlohmann::json spec = DefaultSpec(
+      {"sh", "-c", "mkdir /tmp/d 2>/dev/null; echo mkdir=$?; touch /tmp/f && echo touched"});
+  spec["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"},
+                     {"errnoRet", 1}}}}};
+  std::string log = state_->path() + "/seccomp.log";
+  Create("sc", spec, log);
+  ASSERT_TRUE(Start("sc").ok());
+  std::optional<pv1::TaskExitEvent> ev = WaitExit("sc");
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->exit_status(), 0);
+  Delete("sc");
+  std::vector<std::string> want = {"stdout F mkdir=1", "stdout F touched"};
+  EXPECT_EQ(LogLines(log), want);
+}
+
 TEST_P(RuntimePluginTest, ExecSyncOutputTimeoutAndCap) {
   Create("e", DefaultSpec({"sleep", "1000"}));
   ASSERT_TRUE(Start("e").ok());
