@@ -483,11 +483,24 @@ std::shared_ptr<PodManager::Entry> PodManager::Find(const std::string& id_or_pre
   return it->second;
 }
 
+void PodManager::NoticeDeadInfraLocked(Entry& entry) const {
+  PodRecord& r = entry.record;
+  if (r.creating || r.view.state != PodState::kReady || r.view.infra_pid == 0) return;
+  if (InfraAlive({r.view.infra_pid, r.infra_start_time})) return;
+  r.view.state = PodState::kNotReady;
+  if (Status s = Save(r); !s.ok()) {
+    logger_.Warn("cannot record a pod as not ready", {{"pod", r.view.id}, {"error", s.message()}});
+  }
+  logger_.Warn("pod infra process died; pod sandbox is NOTREADY",
+               {{"pod", r.view.id}, {"pid", r.view.infra_pid}});
+}
+
 Result<PodView> PodManager::Get(const std::string& id_or_prefix) const {
   Status err;
   auto entry = Find(id_or_prefix, &err);
   if (!entry) return err;
   std::lock_guard<std::mutex> l(mu_);
+  NoticeDeadInfraLocked(*entry);
   return entry->record.view;
 }
 
@@ -495,7 +508,10 @@ std::vector<PodView> PodManager::List() const {
   std::vector<PodView> out;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [id, e] : pods_) out.push_back(e->record.view);
+    for (const auto& [id, e] : pods_) {
+      NoticeDeadInfraLocked(*e);
+      out.push_back(e->record.view);
+    }
   }
   std::sort(out.begin(), out.end(), [](const PodView& a, const PodView& b) {
     return a.created_at_unix_nano < b.created_at_unix_nano;

@@ -111,6 +111,9 @@ class PodManager {
   // state directory and the record. Each step is idempotent; on error the record is kept.
   Status Destroy(PodRecord& record);
   void Update(Entry& entry, const PodRecord& record);
+  // A READY pod whose infra process died (it is berthd's child, not a runtime task, so no exit
+  // event tells us) becomes NOTREADY, durably. mu_ held.
+  void NoticeDeadInfraLocked(Entry& entry) const;
 
   PodManagerOptions options_;
   const PluginHost& plugins_;

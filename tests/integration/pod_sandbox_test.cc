@@ -656,6 +656,21 @@ TEST_F(PodSandboxTest, SharedPidNamespaceHasAnInfraProcess) {
   EXPECT_EQ(st.status().state(), rv1::SANDBOX_NOTREADY);
   ASSERT_TRUE(Remove(id2).ok());
   ExpectNothingLeft(id2);
+
+  // ... and at once when it dies while berthd runs (no restart needed).
+  std::string id3 = MustRun(c);
+  int pid3 = Info(id3)["pid"];
+  ASSERT_GT(pid3, 1);
+  ::kill(pid3, SIGKILL);
+  bool not_ready = false;
+  for (int i = 0; i < 100 && !not_ready; ++i) {
+    ASSERT_TRUE(Status(id3, &st).ok());
+    not_ready = st.status().state() == rv1::SANDBOX_NOTREADY;
+    if (!not_ready) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(not_ready);
+  ASSERT_TRUE(Remove(id3).ok());
+  ExpectNothingLeft(id3);
 }
 
 TEST_F(PodSandboxTest, UpdateRuntimeConfigAndStats) {
