@@ -213,18 +213,43 @@ void ContainerManager::Publish(const ContainerRecord& rec, cri::ContainerEventTy
 
 bool ContainerManager::Subscription::Next(ContainerEvent* ev, int timeout_ms) {
   std::unique_lock lock(mu);
-  if (!cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !queue.empty(); }))
+  if (!cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                   [&] { return !queue.empty() || closed; }) ||
+      queue.empty())
     return false;
   *ev = std::move(queue.front());
   queue.pop_front();
   return true;
 }
 
+bool ContainerManager::Subscription::Closed() {
+  std::lock_guard lock(mu);
+  return closed;
+}
+
 std::shared_ptr<ContainerManager::Subscription> ContainerManager::Subscribe() {
   auto s = std::make_shared<Subscription>();
   std::lock_guard lock(mu_);
+  // A stream opened while the daemon shuts down ends at once.
+  if (subscriptions_closed_) s->closed = true;
   subscribers_.push_back(s);
   return s;
+}
+
+void ContainerManager::CloseSubscriptions() {
+  std::vector<std::shared_ptr<Subscription>> subs;
+  {
+    std::lock_guard lock(mu_);
+    subscriptions_closed_ = true;
+    subs = subscribers_;
+  }
+  for (auto& s : subs) {
+    {
+      std::lock_guard lock(s->mu);
+      s->closed = true;
+    }
+    s->cv.notify_all();
+  }
 }
 
 void ContainerManager::Unsubscribe(const std::shared_ptr<Subscription>& s) {
@@ -243,6 +268,11 @@ void ContainerManager::Rollback(const ContainerRecord& rec, bool task_created) {
         logger_.Warn("rollback: delete task", {{"id", rec.id}, {"error", d.status().message()}});
     }
   }
+  // The runtime mounts <bundle>/rootfs before it launches the shim: a crash in between leaves
+  // the mount with no task to delete. Unmount it before the snapshot goes and before the
+  // bundle is removed (remove_all would descend into the mounted rootfs; found by
+  // tests/integration/cri_crash_test). No-op when not mounted.
+  if (!rec.bundle.empty()) (void)runtime_shim::UnmountRootfs(rec.bundle + "/rootfs");
   if (!rec.snapshot_key.empty()) {
     if (PluginHandle* h = plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, rec.snapshotter)) {
       image::SnapshotterClient snap(h, rec.snapshotter);
@@ -458,6 +488,12 @@ void ContainerManager::Recover() {
     }
     if (rec.phase == ContainerPhase::kCreating) {
       logger_.Info("rolling back a container whose create was interrupted", {{"id", rec.id}});
+      // The runtime only acts on tasks it created or reconnected to: reconnect first, so that
+      // a shim started just before the crash is killed and deleted too (without this it, its
+      // rootfs mount and the bundle leaked; found by tests/integration/cri_crash_test).
+      if (Result<RuntimeClient> rt = Runtime(rec.runtime_plugin); rt.ok()) {
+        (void)rt->Connect(rec.id);
+      }
       Rollback(rec, true);
       std::lock_guard lock(mu_);
       entries_.erase(rec.id);

@@ -102,19 +102,25 @@ class ContainerManager final : public PodContainers {
   std::vector<runtime::v1::ContainerStatus> PodStatuses(const std::string& pod_id) const;
 
   // GetContainerEvents: a subscriber receives every event after Subscribe until Unsubscribe.
-  // Next waits up to `timeout_ms`; false on timeout.
+  // Next waits up to `timeout_ms`; false on timeout, or at once when the subscription is
+  // closed (Closed() then tells the stream to end).
   class Subscription {
    public:
     bool Next(container::ContainerEvent* ev, int timeout_ms);
+    bool Closed();
 
    private:
     friend class ContainerManager;
     std::mutex mu;
     std::condition_variable cv;
     std::deque<container::ContainerEvent> queue;
+    bool closed = false;  // guarded by mu
   };
   std::shared_ptr<Subscription> Subscribe();
   void Unsubscribe(const std::shared_ptr<Subscription>& s);
+  // Daemon shutdown: closes every subscription (now and later ones), so open event streams
+  // end at once instead of holding the gRPC server's shutdown until its grace period.
+  void CloseSubscriptions();
 
   // PodContainers
   Status StopPodContainers(const std::string& pod_id, int64_t timeout_s) override;
@@ -162,6 +168,7 @@ class ContainerManager final : public PodContainers {
   std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
   std::set<std::string> reserved_names_;                  // "<pod>/<name>/<attempt>", guarded
   std::vector<std::shared_ptr<Subscription>> subscribers_;  // guarded by mu_
+  bool subscriptions_closed_ = false;                       // guarded by mu_
 
   std::mutex exit_mu_;
   std::condition_variable exit_cv_;

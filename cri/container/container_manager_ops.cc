@@ -124,6 +124,9 @@ Status ContainerManager::Start(const std::string& id_in) {
   }
   Result<RuntimeClient> rt = Runtime(rec.runtime_plugin);
   if (!rt.ok()) return rt.status();
+  // Taken before the call: a short-lived process can exit (and the shim stamp its exit) before
+  // Start returns, and started_at must not come after finished_at.
+  const int64_t start_requested = NowNanos();
   Result<uint32_t> pid = rt->Start(rec.id);
   if (!pid.ok()) {
     // A container that failed to start is reported exited with the reason, as containerd does.
@@ -137,7 +140,9 @@ Status ContainerManager::Start(const std::string& id_in) {
     rec = e->rec;
   } else {
     std::lock_guard lock(mu_);
-    if (e->rec.started_at == 0) e->rec.started_at = NowNanos();
+    if (e->rec.started_at == 0 || e->rec.started_at > start_requested) {
+      e->rec.started_at = start_requested;
+    }
     e->rec.pid = *pid;
     // The exit may already have been recorded (a very short-lived process): keep it.
     if (e->rec.phase == ContainerPhase::kCreated) e->rec.phase = ContainerPhase::kRunning;
@@ -424,7 +429,13 @@ Result<cri::ExecSyncResponse> ContainerManager::ExecSync(const std::string& id_i
   req.set_process_json(process.dump());
   req.set_sync(true);
   req.set_timeout_ms(timeout_s > 0 ? timeout_s * 1000 : 0);
-  req.set_output_limit(16 * 1024 * 1024);
+  // Per stream. Both captured streams travel back in ONE shim protocol frame, which is capped
+  // at 4 MiB (shim/protocol/frame.h kMaxFrameSize): with the runtime API's 16 MiB default a
+  // chatty command made the shim drop the connection ("shim closed the connection") instead
+  // of answering. Leave room for both streams plus the envelope; output over this limit is
+  // RESOURCE_EXHAUSTED (runtime.proto), which kubelet reports as a failed probe.
+  constexpr uint64_t kExecSyncOutputLimit = 2 * 1024 * 1024 - 64 * 1024;
+  req.set_output_limit(kExecSyncOutputLimit);
   Result<plugin::v1::ExecProcessResponse> r = rt->Exec(req);
   if (!r.ok()) {
     if (r.status().code() == StatusCode::kDeadlineExceeded) {

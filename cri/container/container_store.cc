@@ -37,8 +37,18 @@ std::vector<ContainerRecord> ContainerStore::LoadAll(std::vector<std::string>* b
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     std::string id = e.path().filename();
     Result<ContainerRecord> r = Get(id);
-    if (r.ok()) out.push_back(std::move(*r));
-    else if (bad) bad->push_back(id);
+    if (r.ok()) {
+      out.push_back(std::move(*r));
+    } else if (r.status().code() == StatusCode::kNotFound) {
+      // No record.json: a crash between making the directory and the first record write
+      // (nothing else of the container exists yet), or in the middle of Delete (the record is
+      // removed last). Either way nothing to keep; before this the directory stayed forever
+      // as an "unreadable record" (found by tests/integration/cri_crash_test).
+      std::error_code rm;
+      fs::remove_all(Dir(id), rm);
+    } else if (bad) {
+      bad->push_back(id);
+    }
   }
   return out;
 }

@@ -24,6 +24,7 @@ class ContainerStore {
   Result<ContainerRecord> Get(const std::string& id) const;
   Status Delete(const std::string& id);  // OK when absent
   // Every readable record; unreadable ones are returned by id in `bad` (caller logs them).
+  // A directory without a record (a crash before the first Put completed) is removed.
   std::vector<ContainerRecord> LoadAll(std::vector<std::string>* bad) const;
 
  private:

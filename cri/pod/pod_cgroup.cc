@@ -149,12 +149,31 @@ static void RemoveChildCgroups(const std::string& dir) {
   }
 }
 
+// The cpuset twin of a pod cgroup directory in the v1 memory hierarchy ("<root>/memory/<path>"
+// -> "<root>/cpuset/<path>"), or "" (v2, or no separate cpuset hierarchy). Pods do not create
+// cpuset cgroups (see kV1Controllers) but the runtime creates the pod level there for the
+// pod's containers, and removes only its container's own level: without this, every pod left
+// an empty cpuset directory behind (found by tests/integration/cri_crash_test).
+static std::string CpusetTwin(const std::string& dir) {
+  size_t at = dir.find("/memory/");
+  if (at == std::string::npos) return "";
+  std::string hierarchy = dir.substr(0, at) + "/cpuset";
+  if (!IsDir(hierarchy) || IsCgroup2(hierarchy)) return "";
+  return hierarchy + dir.substr(at + 7);
+}
+
 Status RemovePodCgroup(const std::vector<std::string>& created) {
   Status first;
-  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+  std::vector<std::string> dirs = created;
+  for (const std::string& d : created) {
+    std::string twin = CpusetTwin(d);
+    // Appended after its parents' twins, so the reverse walk below still goes children first.
+    if (!twin.empty()) dirs.push_back(twin);
+  }
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
     // Only below the pod's own cgroup (a leaf of `created`), never below a shared parent
     // such as /berth, which holds other pods.
-    bool leaf = std::none_of(created.begin(), created.end(), [&](const std::string& o) {
+    bool leaf = std::none_of(dirs.begin(), dirs.end(), [&](const std::string& o) {
       return o.size() > it->size() && o.starts_with(*it + "/");
     });
     // A parent berth made (e.g. /berth) is shared with other pods, some maybe being created

@@ -94,6 +94,17 @@ Status RemoveDir(const std::string& path) {
   return OkStatus();
 }
 
+// Removes the ".<name>.tmp-XXXXXX" files a crash in the middle of AtomicWriteFile leaves in
+// `dir`: without this a half-created pod killed while writing /etc/hosts could never be
+// removed ("Directory not empty"; found by tests/integration/cri_crash_test).
+void RemoveAtomicWriteLeftovers(const std::string& dir) {
+  for (const std::string& n : ListDir(dir)) {
+    if (n.starts_with(".") && n.find(".tmp-") != std::string::npos) {
+      (void)RemoveFile(dir + "/" + n);
+    }
+  }
+}
+
 void FillPodRef(const PodRecord& r, const std::string& netns, pv1::PodNetworkRef* ref) {
   const auto& m = r.view.config.metadata();
   ref->set_pod_id(r.view.id);
@@ -383,6 +394,15 @@ Status PodManager::StopLocked(Entry& entry) {
     // what is left is killed at once.
     BERTH_RETURN_IF_ERROR(containers_->StopPodContainers(r.view.id, 0));
   }
+  // NOTREADY is recorded before anything is torn down: a crash mid-stop (found by
+  // tests/integration/cri_crash_test) otherwise left a pod that a restarted berthd listed as
+  // READY with its network already gone. A repeated Stop finishes the remaining steps.
+  bool was_ready = r.view.state != PodState::kNotReady;
+  if (was_ready) {
+    r.view.state = PodState::kNotReady;
+    BERTH_RETURN_IF_ERROR(Save(r));
+    Update(entry, r);
+  }
   if (r.network_active) {
     BERTH_RETURN_IF_ERROR(TeardownNetwork(r));
     BERTH_RETURN_IF_ERROR(Save(r));
@@ -394,12 +414,7 @@ Status PodManager::StopLocked(Entry& entry) {
     Update(entry, r);
   }
   if (!r.view.host_network) BERTH_RETURN_IF_ERROR(ReleaseNamespaceFile(r.view.netns_path));
-  if (r.view.state != PodState::kNotReady) {
-    r.view.state = PodState::kNotReady;
-    BERTH_RETURN_IF_ERROR(Save(r));
-    Update(entry, r);
-    logger_.Info("pod sandbox stopped", {{"pod", r.view.id}});
-  }
+  if (was_ready) logger_.Info("pod sandbox stopped", {{"pod", r.view.id}});
   return OkStatus();
 }
 
@@ -450,9 +465,11 @@ Status PodManager::Destroy(PodRecord& r) {
   // Only known files, then rmdir: never a recursive delete below a path that could still hold
   // a mount.
   for (const char* f : {"hostname", "hosts", "resolv.conf"}) step(RemoveFile(dir + "/" + f));
+  RemoveAtomicWriteLeftovers(dir);
   step(RemoveDir(dir));
   if (first.ok()) {
     step(RemoveFile(RecordDir(r.view.id) + "/pod.json"));
+    RemoveAtomicWriteLeftovers(RecordDir(r.view.id));
     step(RemoveDir(RecordDir(r.view.id)));
   }
   return first.Wrap("remove pod " + r.view.id);
@@ -553,6 +570,7 @@ Status PodManager::Recover() {
       if (text.status().code() == StatusCode::kNotFound) {
         // A crash between making the directory and writing the first record: nothing else
         // was created yet.
+        RemoveAtomicWriteLeftovers(RecordDir(id));
         (void)RemoveDir(RecordDir(id));
         continue;
       }
@@ -604,6 +622,7 @@ Status PodManager::Recover() {
     for (const char* f : {"hostname", "hosts", "resolv.conf"}) {
       if (s.ok()) s = RemoveFile(dir + "/" + f);
     }
+    if (s.ok()) RemoveAtomicWriteLeftovers(dir);
     if (s.ok()) s = RemoveDir(dir);
     if (!s.ok()) {
       logger_.Warn("cannot remove leftover pod state", {{"dir", dir}, {"error", s.message()}});

@@ -131,7 +131,13 @@ grpc::Status RuntimeService::GetContainerEvents(
   } unsub{containers_, sub};
   while (!ctx->IsCancelled()) {
     container::ContainerEvent ev;
-    if (!sub->Next(&ev, 500)) continue;
+    if (!sub->Next(&ev, 500)) {
+      // Closed by the daemon's shutdown: end the stream now (the kubelet reconnects or falls
+      // back to relisting) rather than when gRPC cancels it after the grace period.
+      if (sub->Closed())
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "berthd is shutting down");
+      continue;
+    }
     cri::ContainerEventResponse out;
     out.set_container_id(ev.container_id);
     out.set_container_event_type(ev.type);

@@ -1,0 +1,834 @@
+// CRI end to end (root): a real berthd with the real `cni` network plugin (Debian's bridge +
+// host-local + portmap), the overlay snapshotter, the native runtime and the imported busybox
+// test image; real pods on a real bridge (not host network) running real containers, driven
+// over the CRI gRPC API like a kubelet would.
+//
+// Covered: pod-to-pod HTTP over the bridge (busybox httpd + wget) and host-to-pod, a
+// hostNetwork pod seeing the host's interfaces, hostPort on loopback and the gateway via portmap, DNS/hostname/hosts in the container, shared IPC and PID namespaces,
+// OOMKilled, ReopenContainerLog rotation, ExecSync timeout and output cap, container stats,
+// GetContainerEvents and a prompt berthd shutdown with an events stream open.
+//
+// Everything is test-unique: bridge "be2e<n>", subnet 10.197.<n>.0/24, no masquerade, host-local
+// dataDir, conf dir, berthd root/state, shim state dir. ip_forward is saved and restored, and a
+// FORWARD DROP rule keeps anything from the test bridge from being forwarded off it. Every test
+// ends by removing its pods and checking nothing is left: no netns, veth, IP allocation, pod or
+// container cgroup, mount or state directory.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "api/cri.h"
+#include "common/fs.h"
+#include "images.grpc.pb.h"
+#include "tests/integration/image_service_fixture.h"
+#include "tests/support/berthd_process.h"
+#include "tests/support/test_env.h"
+
+namespace berth::testing {
+namespace {
+
+namespace cri = ::runtime::v1;
+using namespace std::chrono_literals;
+
+constexpr const char* kBusybox = "docker.io/library/busybox:test";
+
+int Sh(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+std::string Out(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string Slurp(const std::string& p) {
+  auto r = ReadFile(p);
+  return r.ok() ? *r : "";
+}
+
+bool Exists(const std::string& p) { return std::filesystem::exists(p); }
+
+// A TCP port nothing listens on right now, other than `not_this`.
+int FreePort(int not_this = 0) {
+  for (int port = 20000 + getpid() % 20000;; ++port) {
+    if (port != not_this && Out("ss -Htln 'sport = :" + std::to_string(port) + "'").empty())
+      return port;
+  }
+}
+
+class CriE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BERTH_REQUIRE_ROOT();
+    ASSERT_TRUE(TestImages::Get().ok()) << TestImages::Get().error();
+    pid_ = std::to_string(getpid());
+    prefix_ = "10.197." + std::to_string(20 + getpid() % 200) + ".";
+    bridge_ = "be2e" + std::to_string(getpid() % 100000);
+    conf_dir_ = tmp_ / "net.d";
+    data_dir_ = tmp_ / "ipam";
+    for (const auto& d : {conf_dir_, data_dir_}) ASSERT_TRUE(MakeDirs(d, 0755).ok());
+    forward_ = Trim(Out("cat /proc/sys/net/ipv4/ip_forward"));
+    had_hostport_chains_ = Sh("iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1") == 0;
+    ASSERT_EQ(Sh("iptables -I FORWARD 1 " + ForwardRule()), 0);
+    forward_rule_ = true;
+    nlohmann::json range = nlohmann::json::array({nlohmann::json{{"subnet", prefix_ + "0/24"}}});
+    nlohmann::json list = {
+        {"cniVersion", "1.0.0"},
+        {"name", NetName()},
+        {"plugins",
+         {{{"type", "bridge"},
+           {"bridge", bridge_},
+           {"isGateway", true},
+           {"ipMasq", false},
+           {"ipam",
+            {{"type", "host-local"},
+             {"ranges", nlohmann::json::array({range})},
+             {"dataDir", data_dir_}}}},
+          {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}}}}};
+    ASSERT_TRUE(AtomicWriteFile(conf_dir_ + "/10-e2e.conflist", list.dump(2)).ok());
+    // Shim sockets are <state_dir>/tasks/<64-hex id>/shim.sock: keep the plugin's state dir
+    // short for the 107-byte sun_path limit. Keyed by type/name: a bare "native" would reach
+    // the native snapshotter too, which rejects state_dir and is then not loaded.
+    nlohmann::json cfg = {
+        {"snapshotter", "overlay"},
+        {"plugins",
+         {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir_.path()}}},
+          {"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
+    ASSERT_TRUE(AtomicWriteFile(tmp_ / "berthd.json", cfg.dump(2)).ok());
+    berthd_ = std::make_unique<BerthdProcess>(
+        std::vector<std::string>{"--config", tmp_ / "berthd.json"}, BERTH_PLUGIN_BUILD_DIR);
+    ASSERT_TRUE(berthd_->Start(20000)) << berthd_->Stderr();
+    Connect();
+    ASSERT_FALSE(Import("busybox", kBusybox).empty());
+  }
+
+  void TearDown() override {
+    if (berthd_) {
+      if (rt_ && Exists(berthd_->socket())) {
+        for (const auto& c : ListContainers()) (void)RemoveContainer(c.id());
+        for (const std::string& p : pods_) {
+          grpc::ClientContext ctx;
+          Deadline(ctx);
+          cri::RemovePodSandboxRequest req;
+          cri::RemovePodSandboxResponse resp;
+          req.set_pod_sandbox_id(p);
+          grpc::Status s = rt_->RemovePodSandbox(&ctx, req, &resp);
+          EXPECT_TRUE(s.ok()) << "remove pod " << p << ": " << s.error_message();
+        }
+        ExpectNothingLeft();
+      }
+      if (HasFailure()) std::cerr << "berthd stderr:\n" << berthd_->Stderr() << "\n";
+      // Hang up first: an idle client connection holds berthd's gRPC shutdown for ~5 s.
+      rt_.reset();
+      images_.reset();
+      berthd_->Stop(SIGTERM);
+      EXPECT_EQ(Out("grep -F " + tmp_.path() + " /proc/self/mountinfo"), "") << "mounts left";
+      EXPECT_EQ(Out("grep -F " + shim_dir_.path() + " /proc/self/mountinfo"), "")
+          << "mounts left";
+      berthd_.reset();
+    }
+    Sh("ip link del " + bridge_ + " 2>/dev/null");
+    if (forward_rule_) Sh("iptables -D FORWARD " + ForwardRule());
+    if (!forward_.empty()) Sh("echo " + forward_ + " > /proc/sys/net/ipv4/ip_forward");
+    if (!had_hostport_chains_) {
+      for (const char* chain : {"PREROUTING", "OUTPUT", "POSTROUTING"}) {
+        Sh(std::string("iptables -t nat -S ") + chain +
+           " | grep -- '-j CNI-HOSTPORT-' | sed 's/^-A/-D/' | "
+           "while read -r r; do eval \"iptables -t nat $r\"; done");  // eval: quoted comments
+      }
+      for (const char* c : {"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ"}) {
+        Sh(std::string("iptables -t nat -F ") + c + " 2>/dev/null; iptables -t nat -X " + c +
+           " 2>/dev/null");
+      }
+    }
+  }
+
+  std::string NetName() const { return "berth-e2e-" + pid_; }
+  std::string ForwardRule() const {
+    return "-i " + bridge_ + " ! -o " + bridge_ + " -j DROP -m comment --comment berth-e2e-" + pid_;
+  }
+
+  // Everything pods and containers may leave on the host, absent (all pods removed).
+  void ExpectNothingLeft() {
+    EXPECT_TRUE(ListContainers().empty());
+    for (const std::string& p : pods_) {
+      for (const char* c : {"cpu", "cpuacct", "memory", "pids", "freezer", "devices"}) {
+        EXPECT_FALSE(Exists(std::string("/sys/fs/cgroup/") + c + "/berth/" + p))
+            << c << " cgroup of pod " << p;
+      }
+    }
+    EXPECT_EQ(Out("ls -A " + berthd_->state() + "/pods"), "") << "pod state dirs left";
+    EXPECT_EQ(Out("ls -A " + berthd_->root() + "/pods"), "") << "pod records left";
+    EXPECT_EQ(Out("ls -A " + berthd_->root() + "/containers"), "") << "container records left";
+    EXPECT_EQ(Out("ls -A " + berthd_->state() + "/containers"), "") << "bundles left";
+    EXPECT_EQ(Out("ip -o link show master " + bridge_), "") << "veths left on the bridge";
+    EXPECT_EQ(Out("ls " + data_dir_ + "/" + NetName() + " 2>/dev/null | grep -c '^10\\.'"), "0\n")
+        << "IP allocations left";
+    EXPECT_EQ(Out("grep -F " + berthd_->state() + "/ /proc/self/mountinfo"), "") << "mounts left";
+    EXPECT_EQ(Out("grep -F " + berthd_->root() + "/ /proc/self/mountinfo"), "") << "mounts left";
+  }
+
+  void Connect() {
+    // Like kubelet: exec output may be large, accept up to 16 MiB responses.
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+    auto ch = grpc::CreateCustomChannel(berthd_->endpoint(), grpc::InsecureChannelCredentials(),
+                                        args);
+    rt_ = cri::RuntimeService::NewStub(ch);
+    images_ = berth::v1::Images::NewStub(ch);
+  }
+
+  static void Deadline(grpc::ClientContext& ctx, int s = 60) {
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(s));
+  }
+
+  std::string Import(const std::string& layout, const std::string& name) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    berth::v1::ImportImageRequest req;
+    berth::v1::ImportImageResponse resp;
+    req.set_path(TestImages::Get().path(layout));
+    req.set_name(name);
+    grpc::Status s = images_->Import(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return s.ok() && resp.images_size() ? resp.images(0).id() : "";
+  }
+
+  cri::PodSandboxConfig PodConfig(const std::string& name) const {
+    cri::PodSandboxConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_metadata()->set_namespace_("e2e");
+    c.mutable_metadata()->set_uid("uid-" + name + "-" + pid_);
+    c.set_hostname(name);
+    c.set_log_directory(tmp_ / ("logs/" + name));
+    (*c.mutable_labels())["app"] = name;
+    return c;
+  }
+
+  std::string RunPod(const cri::PodSandboxConfig& c) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::RunPodSandboxRequest req;
+    *req.mutable_config() = c;
+    cri::RunPodSandboxResponse resp;
+    grpc::Status s = rt_->RunPodSandbox(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message() << "\n" << berthd_->Stderr();
+    if (!s.ok()) return "";
+    pods_.push_back(resp.pod_sandbox_id());
+    configs_[resp.pod_sandbox_id()] = c;
+    return resp.pod_sandbox_id();
+  }
+
+  std::string PodIp(const std::string& pod) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::PodSandboxStatusRequest req;
+    req.set_pod_sandbox_id(pod);
+    cri::PodSandboxStatusResponse resp;
+    grpc::Status s = rt_->PodSandboxStatus(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.status().network().ip();
+  }
+
+  cri::ContainerConfig Config(const std::string& name, std::vector<std::string> cmd) const {
+    cri::ContainerConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_image()->set_image(kBusybox);
+    for (auto& a : cmd) c.add_command(a);
+    c.set_log_path(name + ".log");
+    return c;
+  }
+
+  // Creates and starts `config` in `pod`; "" (with a failure) when either fails.
+  std::string RunIn(const std::string& pod, const cri::ContainerConfig& config) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::CreateContainerRequest req;
+    cri::CreateContainerResponse resp;
+    req.set_pod_sandbox_id(pod);
+    *req.mutable_config() = config;
+    *req.mutable_sandbox_config() = configs_[pod];
+    grpc::Status s = rt_->CreateContainer(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << "create " << config.metadata().name() << ": " << s.error_message();
+    if (!s.ok()) return "";
+    grpc::ClientContext ctx2;
+    Deadline(ctx2);
+    cri::StartContainerRequest sreq;
+    cri::StartContainerResponse sresp;
+    sreq.set_container_id(resp.container_id());
+    s = rt_->StartContainer(&ctx2, sreq, &sresp);
+    EXPECT_TRUE(s.ok()) << "start " << config.metadata().name() << ": " << s.error_message();
+    return s.ok() ? resp.container_id() : "";
+  }
+
+  grpc::Status RemoveContainer(const std::string& id) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::RemoveContainerRequest req;
+    cri::RemoveContainerResponse resp;
+    req.set_container_id(id);
+    return rt_->RemoveContainer(&ctx, req, &resp);
+  }
+
+  grpc::Status StopContainer(const std::string& id, int64_t timeout) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::StopContainerRequest req;
+    cri::StopContainerResponse resp;
+    req.set_container_id(id);
+    req.set_timeout(timeout);
+    return rt_->StopContainer(&ctx, req, &resp);
+  }
+
+  cri::ContainerStatus Status(const std::string& id) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::ContainerStatusRequest req;
+    cri::ContainerStatusResponse resp;
+    req.set_container_id(id);
+    grpc::Status s = rt_->ContainerStatus(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.status();
+  }
+
+  cri::ContainerStatus WaitExited(const std::string& id, int seconds = 30) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    cri::ContainerStatus st;
+    while (std::chrono::steady_clock::now() < deadline) {
+      st = Status(id);
+      if (st.state() == cri::CONTAINER_EXITED) return st;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "container " << id << " did not exit";
+    return st;
+  }
+
+  std::vector<cri::Container> ListContainers() {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::ListContainersRequest req;
+    cri::ListContainersResponse resp;
+    EXPECT_TRUE(rt_->ListContainers(&ctx, req, &resp).ok());
+    return {resp.containers().begin(), resp.containers().end()};
+  }
+
+  grpc::Status Exec(const std::string& id, const std::vector<std::string>& cmd,
+                    cri::ExecSyncResponse* out, int64_t timeout = 20) {
+    grpc::ClientContext ctx;
+    Deadline(ctx, 120);
+    cri::ExecSyncRequest req;
+    req.set_container_id(id);
+    for (const auto& c : cmd) req.add_cmd(c);
+    req.set_timeout(timeout);
+    return rt_->ExecSync(&ctx, req, out);
+  }
+
+  // stdout of an exec that must succeed with exit code 0.
+  std::string ExecOut(const std::string& id, const std::vector<std::string>& cmd) {
+    cri::ExecSyncResponse r;
+    grpc::Status s = Exec(id, cmd, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(r.exit_code(), 0) << r.stderr();
+    return r.stdout();
+  }
+
+  // Retries `cmd` in `id` until it exits 0 (a server may still be starting); its stdout.
+  std::string ExecUntilOk(const std::string& id, const std::vector<std::string>& cmd,
+                          int tries = 50) {
+    cri::ExecSyncResponse r;
+    for (int i = 0; i < tries; ++i) {
+      grpc::Status s = Exec(id, cmd, &r);
+      if (s.ok() && r.exit_code() == 0) return r.stdout();
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "never succeeded: " << cmd.back() << ": exit " << r.exit_code() << " "
+                  << r.stdout() << r.stderr() << "; container state "
+                  << cri::ContainerState_Name(Status(id).state()) << ", log:\n"
+                  << Slurp(Status(id).log_path());
+    return "";
+  }
+
+  // A busybox httpd serving `page` on :8080 from /www.
+  cri::ContainerConfig HttpServer(const std::string& name, const std::string& page) const {
+    return Config(name, {"sh", "-c",
+                         "mkdir -p /www && echo '" + page +
+                             "' > /www/index.html && exec httpd -f -p 8080 -h /www"});
+  }
+
+  std::string LogPath(const std::string& pod_name, const std::string& name) const {
+    return tmp_ / ("logs/" + pod_name + "/" + name + ".log");
+  }
+
+  TempDir tmp_, shim_dir_;
+  std::string pid_, prefix_, bridge_, conf_dir_, data_dir_, forward_;
+  bool had_hostport_chains_ = true, forward_rule_ = false;
+  std::unique_ptr<BerthdProcess> berthd_;
+  std::unique_ptr<cri::RuntimeService::Stub> rt_;
+  std::unique_ptr<berth::v1::Images::Stub> images_;
+  std::vector<std::string> pods_;
+  std::map<std::string, cri::PodSandboxConfig> configs_;
+};
+
+// After the whole suite: no test bridge, FORWARD rule or portmap rule of this process left.
+class NothingLeftEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (!WhyNotRoot().empty()) return;
+    std::string pid = std::to_string(getpid());
+    EXPECT_EQ(Out("ip -o link show be2e" + std::to_string(getpid() % 100000)), "");
+    EXPECT_EQ(Out("iptables -S FORWARD | grep -c berth-e2e-" + pid), "0\n");
+    EXPECT_EQ(Out("ip -o link show type veth | grep -c be2e"), "0\n");
+  }
+};
+const auto* const kNothingLeft = ::testing::AddGlobalTestEnvironment(new NothingLeftEnvironment);
+
+// 1. Two pods on the bridge: pod B's container fetches pod A's page by pod IP; so does the host.
+TEST_F(CriE2eTest, PodToPodHttpOverTheBridge) {
+  std::string a = RunPod(PodConfig("web-a"));
+  std::string b = RunPod(PodConfig("web-b"));
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  std::string ipa = PodIp(a), ipb = PodIp(b);
+  ASSERT_EQ(ipa.rfind(prefix_, 0), 0u) << ipa;
+  ASSERT_EQ(ipb.rfind(prefix_, 0), 0u) << ipb;
+  ASSERT_NE(ipa, ipb);
+  std::string srv_a = RunIn(a, HttpServer("httpd", "hello from a"));
+  std::string srv_b = RunIn(b, HttpServer("httpd", "hello from b"));
+  ASSERT_FALSE(srv_a.empty());
+  ASSERT_FALSE(srv_b.empty());
+  // The container's network is the pod's: eth0 holds the pod IP.
+  EXPECT_NE(ExecOut(srv_a, {"ip", "-o", "-4", "addr", "show", "eth0"}).find(ipa + "/24"),
+            std::string::npos);
+  EXPECT_EQ(ExecUntilOk(srv_b, {"wget", "-qO-", "http://" + ipa + ":8080/"}),
+            "hello from a\n");
+  EXPECT_EQ(ExecUntilOk(srv_a, {"wget", "-qO-", "http://" + ipb + ":8080/"}),
+            "hello from b\n");
+  // The host reaches the pod through the bridge's gateway address.
+  EXPECT_EQ(Out("timeout 10 busybox wget -qO- http://" + ipa + ":8080/"), "hello from a\n");
+}
+
+// 1b. A hostNetwork pod's container sees the host's network: same namespace, same interfaces,
+// no veth on the test bridge and no pod IP.
+TEST_F(CriE2eTest, HostNetworkPodSeesTheHostInterfaces) {
+  cri::PodSandboxConfig c = PodConfig("hostnet");
+  c.clear_hostname();
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      cri::NODE);
+  std::string pod = RunPod(c);
+  ASSERT_FALSE(pod.empty());
+  EXPECT_EQ(PodIp(pod), "");
+  std::string ctr = RunIn(pod, Config("main", {"sleep", "1000"}));
+  ASSERT_FALSE(ctr.empty());
+  EXPECT_EQ(ExecOut(ctr, {"readlink", "/proc/self/ns/net"}), Out("readlink /proc/self/ns/net"));
+  std::string links = ExecOut(ctr, {"ip", "-o", "link", "show"});
+  std::string dev = Trim(Out("ip route show default | awk '{print $5; exit}'"));
+  ASSERT_FALSE(dev.empty());
+  EXPECT_NE(links.find(": " + dev + ":"), std::string::npos) << links;
+  EXPECT_EQ(ExecOut(ctr, {"hostname"}), Out("hostname"));
+  EXPECT_EQ(Out("ip -o link show master " + bridge_), "");
+}
+
+// 2. hostPort through portmap, reachable from the host on loopback and on the bridge gateway.
+TEST_F(CriE2eTest, HostPortReachableFromTheHost) {
+  int port = FreePort();
+  cri::PodSandboxConfig c = PodConfig("hostport");
+  auto* pm = c.add_port_mappings();
+  pm->set_protocol(cri::TCP);
+  pm->set_container_port(8080);
+  pm->set_host_port(port);
+  // A second port bound to loopback only.
+  int lo_port = FreePort(port);
+  pm = c.add_port_mappings();
+  pm->set_protocol(cri::TCP);
+  pm->set_container_port(8080);
+  pm->set_host_port(lo_port);
+  pm->set_host_ip("127.0.0.1");
+  std::string pod = RunPod(c);
+  ASSERT_FALSE(pod.empty());
+  std::string srv = RunIn(pod, HttpServer("httpd", "hello via hostport"));
+  ASSERT_FALSE(srv.empty());
+  std::string ip = PodIp(pod);
+  ExecUntilOk(srv, {"wget", "-qO-", "http://" + ip + ":8080/"});
+  std::string gw = prefix_ + "1";
+  EXPECT_EQ(Out("timeout 10 busybox wget -qO- http://" + gw + ":" + std::to_string(port) + "/"),
+            "hello via hostport\n")
+      << "via the bridge gateway " << gw;
+  // Loopback needs route_localnet on the bridge and the hairpin masquerade, both portmap's job.
+  EXPECT_EQ(Out("timeout 10 busybox wget -qO- http://127.0.0.1:" + std::to_string(port) + "/"),
+            "hello via hostport\n")
+      << "via 127.0.0.1";
+  EXPECT_EQ(Out("timeout 10 busybox wget -qO- http://127.0.0.1:" + std::to_string(lo_port) + "/"),
+            "hello via hostport\n")
+      << "host_ip 127.0.0.1 via 127.0.0.1";
+  EXPECT_EQ(Out("timeout 5 busybox wget -qO- http://" + gw + ":" + std::to_string(lo_port) + "/"),
+            "")
+      << "a port bound to 127.0.0.1 answered on " << gw;
+  // Removing the pod removes the DNAT rule.
+  grpc::ClientContext ctx;
+  Deadline(ctx);
+  cri::RemovePodSandboxRequest req;
+  cri::RemovePodSandboxResponse resp;
+  req.set_pod_sandbox_id(pod);
+  ASSERT_TRUE(rt_->RemovePodSandbox(&ctx, req, &resp).ok());
+  EXPECT_EQ(Out("iptables -t nat -S | grep -c -- '--dport " + std::to_string(port) + " '"), "0\n");
+}
+
+// 3. DNS config, hostname and /etc/hosts of the pod inside its container.
+TEST_F(CriE2eTest, DnsHostnameAndHostsInTheContainer) {
+  cri::PodSandboxConfig c = PodConfig("dns");
+  c.set_hostname("dns-host");
+  c.mutable_dns_config()->add_servers("10.96.0.10");
+  c.mutable_dns_config()->add_servers("10.96.0.11");
+  c.mutable_dns_config()->add_searches("e2e.svc.cluster.local");
+  c.mutable_dns_config()->add_searches("svc.cluster.local");
+  c.mutable_dns_config()->add_options("ndots:5");
+  std::string pod = RunPod(c);
+  ASSERT_FALSE(pod.empty());
+  std::string ctr = RunIn(pod, Config("main", {"sleep", "1000"}));
+  ASSERT_FALSE(ctr.empty());
+  EXPECT_EQ(ExecOut(ctr, {"cat", "/etc/resolv.conf"}),
+            "search e2e.svc.cluster.local svc.cluster.local\n"
+            "nameserver 10.96.0.10\nnameserver 10.96.0.11\noptions ndots:5\n");
+  EXPECT_EQ(ExecOut(ctr, {"hostname"}), "dns-host\n");
+  EXPECT_EQ(ExecOut(ctr, {"cat", "/proc/sys/kernel/hostname"}), "dns-host\n");
+  std::string hosts = ExecOut(ctr, {"cat", "/etc/hosts"});
+  std::string ip = PodIp(pod);
+  EXPECT_NE(hosts.find(ip + "\tdns-host"), std::string::npos) << hosts;
+  EXPECT_NE(hosts.find("127.0.0.1"), std::string::npos) << hosts;
+  EXPECT_EQ(ExecOut(ctr, {"cat", "/etc/hostname"}), "dns-host\n");
+}
+
+// 4. IPC shared by the containers of a pod; PID shared with namespace_options.pid = POD and
+// separate with CONTAINER.
+TEST_F(CriE2eTest, SharedIpcAndPidNamespaces) {
+  cri::PodSandboxConfig c = PodConfig("shared");
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(cri::POD);
+  std::string pod = RunPod(c);
+  ASSERT_FALSE(pod.empty());
+  cri::ContainerConfig one = Config("one", {"sh", "-c", "exec sleep 1001"});
+  cri::ContainerConfig two = Config("two", {"sh", "-c", "exec sleep 1002"});
+  for (auto* cc : {&one, &two}) {
+    cc->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        cri::POD);
+  }
+  std::string c1 = RunIn(pod, one);
+  std::string c2 = RunIn(pod, two);
+  ASSERT_FALSE(c1.empty());
+  ASSERT_FALSE(c2.empty());
+  // IPC: one namespace for the pod, not the host's; /dev/shm is shared too.
+  std::string ipc1 = ExecOut(c1, {"readlink", "/proc/self/ns/ipc"});
+  EXPECT_FALSE(ipc1.empty());
+  EXPECT_EQ(ipc1, ExecOut(c2, {"readlink", "/proc/self/ns/ipc"}));
+  EXPECT_NE(ipc1, Out("readlink /proc/self/ns/ipc"));
+  ExecOut(c1, {"sh", "-c", "echo shared-memory > /dev/shm/berth-e2e"});
+  EXPECT_EQ(ExecOut(c2, {"cat", "/dev/shm/berth-e2e"}), "shared-memory\n");
+  // PID: each container sees the other's process.
+  std::string ps2 = ExecOut(c2, {"ps", "-o", "pid,args"});
+  EXPECT_NE(ps2.find("sleep 1001"), std::string::npos) << ps2;
+  EXPECT_NE(ps2.find("sleep 1002"), std::string::npos) << ps2;
+  EXPECT_EQ(ExecOut(c1, {"readlink", "/proc/self/ns/pid"}),
+            ExecOut(c2, {"readlink", "/proc/self/ns/pid"}));
+
+  // Separate PID namespaces: each container's process is pid 1 and sees only its own.
+  cri::PodSandboxConfig sep = PodConfig("separate");
+  sep.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+      cri::CONTAINER);
+  std::string pod2 = RunPod(sep);
+  ASSERT_FALSE(pod2.empty());
+  cri::ContainerConfig three = Config("three", {"sh", "-c", "exec sleep 1003"});
+  cri::ContainerConfig four = Config("four", {"sh", "-c", "exec sleep 1004"});
+  for (auto* cc : {&three, &four}) {
+    cc->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        cri::CONTAINER);
+  }
+  std::string c3 = RunIn(pod2, three);
+  std::string c4 = RunIn(pod2, four);
+  ASSERT_FALSE(c3.empty());
+  ASSERT_FALSE(c4.empty());
+  std::string ps4 = ExecOut(c4, {"ps", "-o", "pid,args"});
+  EXPECT_EQ(ps4.find("sleep 1003"), std::string::npos) << ps4;
+  EXPECT_NE(ps4.find("sleep 1004"), std::string::npos) << ps4;
+  EXPECT_TRUE(std::regex_search(ps4, std::regex(R"(^\s*1 sleep 1004)", std::regex::multiline)))
+      << ps4;
+  EXPECT_NE(ExecOut(c3, {"readlink", "/proc/self/ns/pid"}),
+            ExecOut(c4, {"readlink", "/proc/self/ns/pid"}));
+  // IPC is still the pod's.
+  EXPECT_EQ(ExecOut(c3, {"readlink", "/proc/self/ns/ipc"}),
+            ExecOut(c4, {"readlink", "/proc/self/ns/ipc"}));
+}
+
+// 5. A container over its memory limit is reported OOMKilled.
+TEST_F(CriE2eTest, OomKilledIsReported) {
+  std::string pod = RunPod(PodConfig("oom"));
+  ASSERT_FALSE(pod.empty());
+  cri::ContainerConfig c =
+      Config("hog", {"sh", "-c", "x=$(head -c 64m /dev/zero | tr '\\0' a); echo survived"});
+  c.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(8 << 20);
+  c.mutable_linux()->mutable_resources()->set_memory_swap_limit_in_bytes(8 << 20);
+  std::string id = RunIn(pod, c);
+  ASSERT_FALSE(id.empty());
+  cri::ContainerStatus st = WaitExited(id, 60);
+  EXPECT_EQ(st.reason(), "OOMKilled") << "exit " << st.exit_code() << " " << st.message();
+  EXPECT_NE(st.exit_code(), 0);
+  EXPECT_EQ(Slurp(LogPath("oom", "hog")).find("survived"), std::string::npos);
+}
+
+// 6. ReopenContainerLog: after the kubelet renames the log, output continues in a new file at
+// the original path and no line is lost.
+TEST_F(CriE2eTest, ReopenContainerLogRotates) {
+  std::string pod = RunPod(PodConfig("logs"));
+  ASSERT_FALSE(pod.empty());
+  std::string id = RunIn(
+      pod, Config("counter",
+                  {"sh", "-c", "i=0; while true; do echo line$i; i=$((i+1)); sleep 0.02; done"}));
+  ASSERT_FALSE(id.empty());
+  std::string path = LogPath("logs", "counter");
+  for (int i = 0; i < 100 && Slurp(path).find("line10\n") == std::string::npos; ++i)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_NE(Slurp(path).find("line10\n"), std::string::npos);
+  ASSERT_EQ(::rename(path.c_str(), (path + ".1").c_str()), 0);
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::ReopenContainerLogRequest req;
+    cri::ReopenContainerLogResponse resp;
+    req.set_container_id(id);
+    grpc::Status s = rt_->ReopenContainerLog(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_TRUE(Exists(path)) << "no new log file after ReopenContainerLog";
+  for (int i = 0; i < 100 && Slurp(path).find("stdout F line") == std::string::npos; ++i)
+    std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(StopContainer(id, 0).ok());
+  std::string old_log = Slurp(path + ".1"), new_log = Slurp(path);
+  EXPECT_NE(new_log.find("stdout F line"), std::string::npos) << new_log;
+  // Every line number from 0 to the last one appears exactly once across both files.
+  std::regex line(R"(^\S+Z stdout F line(\d+)$)");
+  std::vector<int> seen;
+  for (const std::string* text : {&old_log, &new_log}) {
+    std::istringstream in(*text);
+    std::string l;
+    while (std::getline(in, l)) {
+      std::smatch m;
+      ASSERT_TRUE(std::regex_match(l, m, line)) << "bad log line: " << l;
+      seen.push_back(std::stoi(m[1]));
+    }
+  }
+  ASSERT_FALSE(seen.empty());
+  for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], static_cast<int>(i)) << "lost/dup";
+  // Reopen of a stopped container: FAILED_PRECONDITION, like containerd.
+  grpc::ClientContext ctx;
+  Deadline(ctx);
+  cri::ReopenContainerLogRequest req;
+  cri::ReopenContainerLogResponse resp;
+  req.set_container_id(id);
+  EXPECT_EQ(rt_->ReopenContainerLog(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// 7a. ExecSync: a timeout is DEADLINE_EXCEEDED and promptly; output up to the cap is delivered
+// whole, over it the call fails with RESOURCE_EXHAUSTED (and never kills the shim connection).
+TEST_F(CriE2eTest, ExecSyncTimeoutAndOutputCap) {
+  std::string pod = RunPod(PodConfig("exec"));
+  ASSERT_FALSE(pod.empty());
+  std::string id = RunIn(pod, Config("sleeper", {"sleep", "1000"}));
+  ASSERT_FALSE(id.empty());
+  cri::ExecSyncResponse r;
+  auto t0 = std::chrono::steady_clock::now();
+  grpc::Status s = Exec(id, {"sleep", "30"}, &r, 1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  EXPECT_EQ(ExecOut(id, {"echo", "alive"}), "alive\n");
+  // 1.5 MB on each stream: delivered whole (the cap is per stream, ~2 MiB).
+  r.Clear();
+  s = Exec(id,
+           {"sh", "-c",
+            "head -c 1500000 /dev/zero | tr '\\0' x; head -c 1500000 /dev/zero | tr '\\0' y >&2"},
+           &r, 60);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(r.exit_code(), 0);
+  EXPECT_EQ(r.stdout(), std::string(1500000, 'x'));
+  EXPECT_EQ(r.stderr(), std::string(1500000, 'y'));
+  // 20 MB: over the cap, RESOURCE_EXHAUSTED with a message naming the limit (runtime.proto's
+  // contract), promptly, and the container is unharmed.
+  r.Clear();
+  t0 = std::chrono::steady_clock::now();
+  s = Exec(id, {"sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' x"}, &r, 60);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("limit"), std::string::npos) << s.error_message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+  EXPECT_EQ(ExecOut(id, {"echo", "still alive"}), "still alive\n");
+}
+
+// 7b. ContainerStats / ListContainerStats report CPU and memory of a running container.
+TEST_F(CriE2eTest, ContainerStatsAreNonZero) {
+  std::string pod = RunPod(PodConfig("stats"));
+  ASSERT_FALSE(pod.empty());
+  std::string id = RunIn(
+      pod, Config("busy", {"sh", "-c", "x=$(head -c 4m /dev/zero | tr '\\0' a); while true; do "
+                                       ": $((i=i+1)); done"}));
+  ASSERT_FALSE(id.empty());
+  std::this_thread::sleep_for(1s);
+  cri::ContainerStats st;
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::ContainerStatsRequest req;
+    cri::ContainerStatsResponse resp;
+    req.set_container_id(id);
+    grpc::Status s = rt_->ContainerStats(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    st = resp.stats();
+  }
+  EXPECT_EQ(st.attributes().id(), id);
+  EXPECT_EQ(st.attributes().metadata().name(), "busy");
+  EXPECT_GT(st.cpu().timestamp(), 0);
+  EXPECT_GT(st.cpu().usage_core_nano_seconds().value(), 100'000'000u);
+  EXPECT_GT(st.memory().working_set_bytes().value(), 0u);
+  EXPECT_GT(st.memory().usage_bytes().value(), 0u);
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::ListContainerStatsRequest req;
+    cri::ListContainerStatsResponse resp;
+    req.mutable_filter()->set_pod_sandbox_id(pod);
+    grpc::Status s = rt_->ListContainerStats(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(resp.stats_size(), 1);
+    EXPECT_EQ(resp.stats(0).attributes().id(), id);
+    EXPECT_GT(resp.stats(0).cpu().usage_core_nano_seconds().value(), 0u);
+    EXPECT_GT(resp.stats(0).memory().working_set_bytes().value(), 0u);
+  }
+  EXPECT_TRUE(StopContainer(id, 0).ok());
+}
+
+// 7c. GetContainerEvents delivers CREATED, STARTED, STOPPED, DELETED with the pod's status.
+TEST_F(CriE2eTest, ContainerEventsStream) {
+  std::string pod = RunPod(PodConfig("events"));
+  ASSERT_FALSE(pod.empty());
+  grpc::ClientContext ctx;
+  Deadline(ctx, 120);
+  cri::GetEventsRequest req;
+  auto reader = rt_->GetContainerEvents(&ctx, req);
+  std::mutex mu;
+  std::vector<cri::ContainerEventResponse> events;
+  std::thread t([&] {
+    cri::ContainerEventResponse ev;
+    while (reader->Read(&ev)) {
+      std::lock_guard lock(mu);
+      events.push_back(ev);
+    }
+  });
+  // The server subscribes as soon as the call arrives; nothing tells the client when, so give
+  // it a moment before the first event.
+  std::this_thread::sleep_for(500ms);
+  std::string id = RunIn(pod, Config("short", {"sh", "-c", "sleep 0.5"}));
+  ASSERT_FALSE(id.empty());
+  WaitExited(id);
+  ASSERT_TRUE(RemoveContainer(id).ok());
+  std::vector<cri::ContainerEventType> types;
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard lock(mu);
+      types.clear();
+      for (const auto& e : events)
+        if (e.container_id() == id) types.push_back(e.container_event_type());
+      if (types.size() >= 4) break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ctx.TryCancel();
+  t.join();
+  std::vector<cri::ContainerEventType> want = {
+      cri::CONTAINER_CREATED_EVENT, cri::CONTAINER_STARTED_EVENT, cri::CONTAINER_STOPPED_EVENT,
+      cri::CONTAINER_DELETED_EVENT};
+  EXPECT_EQ(types, want);
+  std::lock_guard lock(mu);
+  for (const auto& e : events) {
+    if (e.container_id() != id) continue;
+    EXPECT_EQ(e.pod_sandbox_status().id(), pod);
+    EXPECT_EQ(e.pod_sandbox_status().metadata().name(), "events");
+    EXPECT_GT(e.created_at(), 0);
+  }
+}
+
+// 7d. SIGTERM of berthd with an events stream open: the shutdown ends the stream at once
+// (UNAVAILABLE) instead of gRPC cancelling it after its 5 s grace period, and berthd exits
+// promptly once its clients hang up.
+TEST_F(CriE2eTest, ShutdownWithOpenEventStreamIsPrompt) {
+  // The stream gets its own channel, dropped as soon as the stream ends; the fixture's idle
+  // channel is dropped before the signal (an idle client connection holds gRPC's shutdown by
+  // itself, see the report of this suite).
+  auto ch = grpc::CreateChannel(berthd_->endpoint(), grpc::InsecureChannelCredentials());
+  auto stub = cri::RuntimeService::NewStub(ch);
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  Deadline(*ctx, 120);
+  cri::GetEventsRequest req;
+  auto reader = stub->GetContainerEvents(ctx.get(), req);
+  std::atomic<bool> ended{false};
+  grpc::Status finished;
+  std::chrono::steady_clock::time_point ended_at;
+  std::thread t([&] {
+    cri::ContainerEventResponse ev;
+    while (reader->Read(&ev)) {
+    }
+    finished = reader->Finish();
+    ended_at = std::chrono::steady_clock::now();
+    reader.reset();
+    ctx.reset();
+    stub.reset();
+    ch.reset();
+    ended = true;
+  });
+  std::this_thread::sleep_for(500ms);
+  ASSERT_FALSE(ended.load());
+  rt_.reset();
+  images_.reset();
+  auto t0 = std::chrono::steady_clock::now();
+  int status = berthd_->Stop(SIGTERM);
+  auto took = std::chrono::steady_clock::now() - t0;
+  t.join();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(finished.error_code(), grpc::StatusCode::UNAVAILABLE) << finished.error_message();
+  EXPECT_NE(finished.error_message().find("shutting down"), std::string::npos)
+      << finished.error_message();
+  EXPECT_LT(ended_at - t0, 1500ms) << "the events stream outlived the shutdown";
+  EXPECT_LT(took, 3s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms\n"
+                      << berthd_->Stderr();
+  // Start it again so TearDown's checks run against a live daemon.
+  ASSERT_TRUE(berthd_->Start(20000)) << berthd_->Stderr();
+  Connect();
+}
+
+}  // namespace
+}  // namespace berth::testing
