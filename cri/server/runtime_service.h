@@ -5,6 +5,7 @@
 //   runtime_service.cc             Version, Status, RuntimeConfig, UpdateRuntimeConfig
 //   runtime_service_pods.cc        pod sandbox RPCs (delegating to cri/pod's PodManager)
 //   runtime_service_containers.cc  container RPCs (delegating to cri/container)
+//   runtime_service_metrics.cc     ListMetricDescriptors, ListPodSandboxMetrics
 // An RPC not overridden here falls through to the generated base, which answers
 // UNIMPLEMENTED (named by UnimplementedInterceptor). Handlers run on gRPC's thread pool
 // concurrently; the objects borrowed here must outlive the service and be thread-safe.
@@ -60,6 +61,14 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status UpdateRuntimeConfig(grpc::ServerContext*,
                                    const runtime::v1::UpdateRuntimeConfigRequest*,
                                    runtime::v1::UpdateRuntimeConfigResponse*) override;
+
+  // ---- runtime_service_metrics.cc ----
+  grpc::Status ListMetricDescriptors(grpc::ServerContext*,
+                                     const runtime::v1::ListMetricDescriptorsRequest*,
+                                     runtime::v1::ListMetricDescriptorsResponse*) override;
+  grpc::Status ListPodSandboxMetrics(grpc::ServerContext*,
+                                     const runtime::v1::ListPodSandboxMetricsRequest*,
+                                     runtime::v1::ListPodSandboxMetricsResponse*) override;
 
   // ---- runtime_service_containers.cc ----
   // Containers (cri/container/container_manager.h).

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -727,6 +728,42 @@ TEST_F(CriE2eTest, ContainerStatsAreNonZero) {
     EXPECT_EQ(resp.stats(0).attributes().id(), id);
     EXPECT_GT(resp.stats(0).cpu().usage_core_nano_seconds().value(), 0u);
     EXPECT_GT(resp.stats(0).memory().working_set_bytes().value(), 0u);
+  }
+  // The same figures as CRI metrics: descriptors, then per-pod and per-container values whose
+  // labels follow the descriptors' label keys.
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::ListMetricDescriptorsResponse resp;
+    ASSERT_TRUE(rt_->ListMetricDescriptors(&ctx, {}, &resp).ok());
+    std::vector<std::string> names;
+    for (const auto& d : resp.descriptors()) names.push_back(d.name());
+    EXPECT_THAT(names, ::testing::Contains("container_cpu_usage_nanoseconds_total"));
+    EXPECT_THAT(names, ::testing::Contains("container_memory_working_set_bytes"));
+  }
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::ListPodSandboxMetricsResponse resp;
+    ASSERT_TRUE(rt_->ListPodSandboxMetrics(&ctx, {}, &resp).ok());
+    const cri::PodSandboxMetrics* pm = nullptr;
+    for (const auto& p : resp.pod_metrics()) {
+      if (p.pod_sandbox_id() == pod) pm = &p;
+    }
+    ASSERT_NE(pm, nullptr);
+    ASSERT_EQ(pm->container_metrics_size(), 1);
+    EXPECT_EQ(pm->container_metrics(0).container_id(), id);
+    bool cpu = false, pod_cpu = false;
+    for (const auto& m : pm->container_metrics(0).metrics()) {
+      if (m.name() != "container_cpu_usage_nanoseconds_total") continue;
+      cpu = m.value().value() > 100'000'000u && m.metric_type() == cri::COUNTER &&
+            m.label_values_size() == 3 && m.label_values(0) == "busy";
+    }
+    for (const auto& m : pm->metrics()) {
+      if (m.name() == "container_cpu_usage_nanoseconds_total") pod_cpu = m.value().value() > 0;
+    }
+    EXPECT_TRUE(cpu);
+    EXPECT_TRUE(pod_cpu);
   }
   EXPECT_TRUE(StopContainer(id, 0).ok());
 }

@@ -107,7 +107,7 @@ class PodSandboxTest : public ::testing::Test {
       for (const char* chain : {"PREROUTING", "OUTPUT", "POSTROUTING"}) {
         Sh(std::string("iptables -t nat -S ") + chain +
            " | grep -- '-j CNI-HOSTPORT-' | sed 's/^-A/-D/' | "
-           "while read -r r; do iptables -t nat $r; done");
+           "while read -r r; do eval \"iptables -t nat $r\"; done");  // eval: quoted comments
       }
       for (const char* c : {"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ"}) {
         Sh(std::string("iptables -t nat -F ") + c + " 2>/dev/null; iptables -t nat -X " + c +
