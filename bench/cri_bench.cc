@@ -36,6 +36,7 @@
 #include "images.grpc.pb.h"
 #include "tests/support/berthd_process.h"
 #include "tests/support/test_env.h"
+#include "tests/support/test_pod_network.h"
 
 namespace berth::bench {
 namespace {
@@ -75,50 +76,6 @@ long MedianKb(std::vector<long> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
-
-// Host network setup owned by the bench: undone by the destructor.
-class BenchNetwork {
- public:
-  BenchNetwork(const std::string& dir) : dir_(dir) {
-    tag_ = std::to_string(getpid());
-    bridge_ = "bbench" + std::to_string(getpid() % 100000);
-    prefix_ = "10.196." + std::to_string(20 + getpid() % 200) + ".";
-    forward_ = Out("cat /proc/sys/net/ipv4/ip_forward");
-    rule_ = Sh("iptables -I FORWARD 1 " + Rule()) == 0;
-  }
-  ~BenchNetwork() {
-    Sh("ip link del " + bridge_ + " 2>/dev/null");
-    if (rule_) Sh("iptables -D FORWARD " + Rule());
-    if (!forward_.empty()) Sh("echo " + forward_ + " > /proc/sys/net/ipv4/ip_forward");
-  }
-  bool ok() const { return rule_; }
-  std::string conf_dir() const { return dir_ + "/net.d"; }
-
-  bool WriteConflist() const {
-    nlohmann::json range = nlohmann::json::array({nlohmann::json{{"subnet", prefix_ + "0/24"}}});
-    nlohmann::json list = {{"cniVersion", "1.0.0"},
-                           {"name", "berth-bench-" + tag_},
-                           {"plugins",
-                            {{{"type", "bridge"},
-                              {"bridge", bridge_},
-                              {"isGateway", true},
-                              {"ipMasq", false},
-                              {"ipam",
-                               {{"type", "host-local"},
-                                {"ranges", nlohmann::json::array({range})},
-                                {"dataDir", dir_ + "/ipam"}}}}}}};
-    return MakeDirs(conf_dir(), 0755).ok() && MakeDirs(dir_ + "/ipam", 0755).ok() &&
-           AtomicWriteFile(conf_dir() + "/10-bench.conflist", list.dump(2)).ok();
-  }
-
- private:
-  std::string Rule() const {
-    return "-i " + bridge_ + " ! -o " + bridge_ + " -j DROP -m comment --comment berth-bench-" +
-           tag_;
-  }
-  std::string dir_, tag_, bridge_, prefix_, forward_;
-  bool rule_ = false;
-};
 
 class Bench {
  public:
@@ -280,8 +237,9 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "cri_bench: cannot build the test images\n");
     return 1;
   }
-  BenchNetwork net(dir.path());
-  if (!net.ok() || !net.WriteConflist()) {
+  // Host network setup owned by the bench: undone by the destructor.
+  testing::TestPodNetwork net(dir.path(), "berth-bench", "bbench", 196);
+  if (!net.Setup() || !net.WriteConflist({net.BridgePlugin()}, "10-bench.conflist")) {
     fprintf(stderr, "cri_bench: cannot set up the bench network\n");
     return 1;
   }

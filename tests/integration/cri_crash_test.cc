@@ -44,6 +44,7 @@
 #include "tests/integration/image_service_fixture.h"
 #include "tests/support/berthd_process.h"
 #include "tests/support/test_env.h"
+#include "tests/support/test_pod_network.h"
 
 namespace berth::testing {
 namespace {
@@ -64,11 +65,6 @@ std::string Out(const std::string& cmd) {
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   ::pclose(p);
   return out;
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 std::string Slurp(const std::string& p) {
@@ -111,28 +107,14 @@ class CriCrashTest : public ::testing::Test {
     BERTH_REQUIRE_ROOT();
     ASSERT_TRUE(TestImages::Get().ok()) << TestImages::Get().error();
     pid_ = std::to_string(getpid());
-    prefix_ = "10.195." + std::to_string(20 + getpid() % 200) + ".";
-    bridge_ = "bcrsh" + std::to_string(getpid() % 100000);
+    net_ = std::make_unique<TestPodNetwork>(tmp_.path(), "berth-crash", "bcrsh", 195);
+    prefix_ = net_->prefix();
+    bridge_ = net_->bridge();
     cgroup_parent_ = "/berthcrash" + pid_;
-    conf_dir_ = tmp_ / "net.d";
-    data_dir_ = tmp_ / "ipam";
-    for (const auto& d : {conf_dir_, data_dir_}) ASSERT_TRUE(MakeDirs(d, 0755).ok());
-    forward_ = Trim(Out("cat /proc/sys/net/ipv4/ip_forward"));
-    ASSERT_EQ(Sh("iptables -I FORWARD 1 " + ForwardRule()), 0);
-    forward_rule_ = true;
-    nlohmann::json range = nlohmann::json::array({nlohmann::json{{"subnet", prefix_ + "0/24"}}});
-    nlohmann::json list = {{"cniVersion", "1.0.0"},
-                           {"name", NetName()},
-                           {"plugins",
-                            {{{"type", "bridge"},
-                              {"bridge", bridge_},
-                              {"isGateway", true},
-                              {"ipMasq", false},
-                              {"ipam",
-                               {{"type", "host-local"},
-                                {"ranges", nlohmann::json::array({range})},
-                                {"dataDir", data_dir_}}}}}}};
-    ASSERT_TRUE(AtomicWriteFile(conf_dir_ + "/10-crash.conflist", list.dump(2)).ok());
+    conf_dir_ = net_->conf_dir();
+    data_dir_ = net_->data_dir();
+    ASSERT_TRUE(net_->Setup());
+    ASSERT_TRUE(net_->WriteConflist({net_->BridgePlugin()}, "10-crash.conflist"));
     // Shim sockets are <state_dir>/tasks/<64-hex id>/shim.sock: keep the plugin's state dir
     // short for the 107-byte sun_path limit.
     nlohmann::json cfg = {
@@ -178,16 +160,10 @@ class CriCrashTest : public ::testing::Test {
       Sh(std::string("rmdir /sys/fs/cgroup/") + c + cgroup_parent_ + " 2>/dev/null");
     }
     Sh("rmdir /sys/fs/cgroup" + cgroup_parent_ + " 2>/dev/null");
-    Sh("ip link del " + bridge_ + " 2>/dev/null");
-    if (forward_rule_) Sh("iptables -D FORWARD " + ForwardRule());
-    if (!forward_.empty()) Sh("echo " + forward_ + " > /proc/sys/net/ipv4/ip_forward");
+    net_.reset();  // the bridge, FORWARD rule and ip_forward
   }
 
-  std::string NetName() const { return "berth-crash-" + pid_; }
-  std::string ForwardRule() const {
-    return "-i " + bridge_ + " ! -o " + bridge_ + " -j DROP -m comment --comment berth-crash-" +
-           pid_;
-  }
+  std::string NetName() const { return net_->name(); }
 
   void Connect() {
     auto ch = grpc::CreateChannel(berthd_->endpoint(), grpc::InsecureChannelCredentials());
@@ -481,8 +457,8 @@ class CriCrashTest : public ::testing::Test {
   }
 
   TempDir tmp_, shim_dir_;
-  std::string pid_, prefix_, bridge_, cgroup_parent_, conf_dir_, data_dir_, forward_;
-  bool forward_rule_ = false;
+  std::unique_ptr<TestPodNetwork> net_;
+  std::string pid_, prefix_, bridge_, cgroup_parent_, conf_dir_, data_dir_;
   std::string all_logs_;
   std::unique_ptr<BerthdProcess> berthd_;
   std::unique_ptr<cri::RuntimeService::Stub> rt_;

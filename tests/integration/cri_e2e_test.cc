@@ -43,6 +43,7 @@
 #include "tests/integration/image_service_fixture.h"
 #include "tests/support/berthd_process.h"
 #include "tests/support/test_env.h"
+#include "tests/support/test_pod_network.h"
 
 namespace berth::testing {
 namespace {
@@ -51,8 +52,6 @@ namespace cri = ::runtime::v1;
 using namespace std::chrono_literals;
 
 constexpr const char* kBusybox = "docker.io/library/busybox:test";
-
-int Sh(const std::string& cmd) { return std::system(cmd.c_str()); }
 
 std::string Out(const std::string& cmd) {
   std::string out;
@@ -91,30 +90,15 @@ class CriE2eTest : public ::testing::Test {
     BERTH_REQUIRE_ROOT();
     ASSERT_TRUE(TestImages::Get().ok()) << TestImages::Get().error();
     pid_ = std::to_string(getpid());
-    prefix_ = "10.197." + std::to_string(20 + getpid() % 200) + ".";
-    bridge_ = "be2e" + std::to_string(getpid() % 100000);
-    conf_dir_ = tmp_ / "net.d";
-    data_dir_ = tmp_ / "ipam";
-    for (const auto& d : {conf_dir_, data_dir_}) ASSERT_TRUE(MakeDirs(d, 0755).ok());
-    forward_ = Trim(Out("cat /proc/sys/net/ipv4/ip_forward"));
-    had_hostport_chains_ = Sh("iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1") == 0;
-    ASSERT_EQ(Sh("iptables -I FORWARD 1 " + ForwardRule()), 0);
-    forward_rule_ = true;
-    nlohmann::json range = nlohmann::json::array({nlohmann::json{{"subnet", prefix_ + "0/24"}}});
-    nlohmann::json list = {
-        {"cniVersion", "1.0.0"},
-        {"name", NetName()},
-        {"plugins",
-         {{{"type", "bridge"},
-           {"bridge", bridge_},
-           {"isGateway", true},
-           {"ipMasq", false},
-           {"ipam",
-            {{"type", "host-local"},
-             {"ranges", nlohmann::json::array({range})},
-             {"dataDir", data_dir_}}}},
-          {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}}}}};
-    ASSERT_TRUE(AtomicWriteFile(conf_dir_ + "/10-e2e.conflist", list.dump(2)).ok());
+    net_ = std::make_unique<TestPodNetwork>(tmp_.path(), "berth-e2e", "be2e", 197,
+                                            /*clean_hostport=*/true);
+    prefix_ = net_->prefix();
+    bridge_ = net_->bridge();
+    conf_dir_ = net_->conf_dir();
+    data_dir_ = net_->data_dir();
+    ASSERT_TRUE(net_->Setup());
+    ASSERT_TRUE(net_->WriteConflist({net_->BridgePlugin(), TestPodNetwork::PortmapPlugin()},
+                                    "10-e2e.conflist"));
     // Shim sockets are <state_dir>/tasks/<64-hex id>/shim.sock: keep the plugin's state dir
     // short for the 107-byte sun_path limit. Keyed by type/name: a bare "native" would reach
     // the native snapshotter too, which rejects state_dir and is then not loaded.
@@ -156,26 +140,10 @@ class CriE2eTest : public ::testing::Test {
           << "mounts left";
       berthd_.reset();
     }
-    Sh("ip link del " + bridge_ + " 2>/dev/null");
-    if (forward_rule_) Sh("iptables -D FORWARD " + ForwardRule());
-    if (!forward_.empty()) Sh("echo " + forward_ + " > /proc/sys/net/ipv4/ip_forward");
-    if (!had_hostport_chains_) {
-      for (const char* chain : {"PREROUTING", "OUTPUT", "POSTROUTING"}) {
-        Sh(std::string("iptables -t nat -S ") + chain +
-           " | grep -- '-j CNI-HOSTPORT-' | sed 's/^-A/-D/' | "
-           "while read -r r; do eval \"iptables -t nat $r\"; done");  // eval: quoted comments
-      }
-      for (const char* c : {"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ"}) {
-        Sh(std::string("iptables -t nat -F ") + c + " 2>/dev/null; iptables -t nat -X " + c +
-           " 2>/dev/null");
-      }
-    }
+    net_.reset();  // the bridge, FORWARD rule, ip_forward and portmap chains
   }
 
-  std::string NetName() const { return "berth-e2e-" + pid_; }
-  std::string ForwardRule() const {
-    return "-i " + bridge_ + " ! -o " + bridge_ + " -j DROP -m comment --comment berth-e2e-" + pid_;
-  }
+  std::string NetName() const { return net_->name(); }
 
   // Everything pods and containers may leave on the host, absent (all pods removed).
   void ExpectNothingLeft() {
@@ -389,8 +357,8 @@ class CriE2eTest : public ::testing::Test {
   }
 
   TempDir tmp_, shim_dir_;
-  std::string pid_, prefix_, bridge_, conf_dir_, data_dir_, forward_;
-  bool had_hostport_chains_ = true, forward_rule_ = false;
+  std::unique_ptr<TestPodNetwork> net_;
+  std::string pid_, prefix_, bridge_, conf_dir_, data_dir_;
   std::unique_ptr<BerthdProcess> berthd_;
   std::unique_ptr<cri::RuntimeService::Stub> rt_;
   std::unique_ptr<berth::v1::Images::Stub> images_;

@@ -27,6 +27,7 @@
 #include "common/fs.h"
 #include "tests/support/berthd_process.h"
 #include "tests/support/test_env.h"
+#include "tests/support/test_pod_network.h"
 
 namespace berth::testing {
 namespace {
@@ -70,23 +71,19 @@ class PodSandboxTest : public ::testing::Test {
     BERTH_REQUIRE_ROOT();
     tmp_ = std::make_unique<TempDir>();
     pid_ = std::to_string(getpid());
-    prefix_ = "10.198." + std::to_string(20 + getpid() % 200) + ".";
-    bridge_ = "bpod" + std::to_string(getpid() % 100000);
-    conf_dir_ = *tmp_ / "net.d";
+    net_ = std::make_unique<TestPodNetwork>(tmp_->path(), "berth-pod-test", "bpod", 198,
+                                            /*clean_hostport=*/true);
+    prefix_ = net_->prefix();
+    bridge_ = net_->bridge();
+    conf_dir_ = net_->conf_dir();
     bin_dir_ = *tmp_ / "bin";
-    data_dir_ = *tmp_ / "ipam";
+    data_dir_ = net_->data_dir();
     plugins_dir_ = *tmp_ / "plugins";
-    for (const auto& d : {conf_dir_, bin_dir_, data_dir_, plugins_dir_}) {
-      ASSERT_TRUE(MakeDirs(d, 0755).ok());
-    }
+    for (const auto& d : {bin_dir_, plugins_dir_}) ASSERT_TRUE(MakeDirs(d, 0755).ok());
     std::filesystem::create_symlink(std::string(BERTH_PLUGIN_BUILD_DIR) + "/cni.so",
                                     plugins_dir_ + "/cni.so");
-    forward_ = Out("cat /proc/sys/net/ipv4/ip_forward");
-    while (!forward_.empty() && forward_.back() == '\n') forward_.pop_back();
-    had_hostport_chains_ = Sh("iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1") == 0;
-    ASSERT_EQ(Sh("iptables -I FORWARD 1 " + ForwardRule()), 0);
-    forward_rule_ = true;
-    WriteConf({BridgePlugin(), {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}}});
+    ASSERT_TRUE(net_->Setup());
+    WriteConf({BridgePlugin(), TestPodNetwork::PortmapPlugin()});
     nlohmann::json cfg = {
         {"plugins",
          {{"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {bin_dir_, "/usr/lib/cni"}}}}}}};
@@ -100,42 +97,12 @@ class PodSandboxTest : public ::testing::Test {
       d_->Stop(SIGTERM);
       d_.reset();
     }
-    Sh("ip link del " + bridge_ + " 2>/dev/null");
-    if (forward_rule_) Sh("iptables -D FORWARD " + ForwardRule());
-    if (!forward_.empty()) Sh("echo " + forward_ + " > /proc/sys/net/ipv4/ip_forward");
-    if (!had_hostport_chains_) {
-      for (const char* chain : {"PREROUTING", "OUTPUT", "POSTROUTING"}) {
-        Sh(std::string("iptables -t nat -S ") + chain +
-           " | grep -- '-j CNI-HOSTPORT-' | sed 's/^-A/-D/' | "
-           "while read -r r; do eval \"iptables -t nat $r\"; done");  // eval: quoted comments
-      }
-      for (const char* c : {"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ"}) {
-        Sh(std::string("iptables -t nat -F ") + c + " 2>/dev/null; iptables -t nat -X " + c +
-           " 2>/dev/null");
-      }
-    }
+    net_.reset();  // the bridge, FORWARD rule, ip_forward and portmap chains
   }
 
-  std::string ForwardRule() const {
-    return "-i " + bridge_ + " ! -o " + bridge_ + " -j DROP -m comment --comment berth-pod-test-" +
-           pid_;
-  }
-
-  nlohmann::json BridgePlugin() const {
-    nlohmann::json range = nlohmann::json::array({nlohmann::json{{"subnet", prefix_ + "0/24"}}});
-    return {{"type", "bridge"},
-            {"bridge", bridge_},
-            {"isGateway", true},
-            {"ipMasq", false},
-            {"ipam",
-             {{"type", "host-local"},
-              {"ranges", nlohmann::json::array({range})},
-              {"dataDir", data_dir_}}}};
-  }
+  nlohmann::json BridgePlugin() const { return net_->BridgePlugin(); }
   void WriteConf(const std::vector<nlohmann::json>& plugins) {
-    nlohmann::json list = {
-        {"cniVersion", "1.0.0"}, {"name", "berth-pod-test-" + pid_}, {"plugins", plugins}};
-    ASSERT_TRUE(AtomicWriteFile(conf_dir_ + "/10-test.conflist", list.dump(2)).ok());
+    ASSERT_TRUE(net_->WriteConflist(plugins, "10-test.conflist"));
   }
 
   void StartBerthd() {
@@ -252,8 +219,8 @@ class PodSandboxTest : public ::testing::Test {
   }
 
   std::unique_ptr<TempDir> tmp_;
-  std::string pid_, prefix_, bridge_, conf_dir_, bin_dir_, data_dir_, plugins_dir_, forward_;
-  bool had_hostport_chains_ = true, forward_rule_ = false;
+  std::unique_ptr<TestPodNetwork> net_;
+  std::string pid_, prefix_, bridge_, conf_dir_, bin_dir_, data_dir_, plugins_dir_;
   std::unique_ptr<BerthdProcess> d_;
   std::unique_ptr<rv1::RuntimeService::Stub> stub_;
 };
