@@ -259,9 +259,10 @@ int Main(int argc, char** argv) {
   if (!b.Import(images + "/busybox")) return 1;
   pid_t dpid = b.berthd().pid();
 
-  printf("cri_bench: CRI over gRPC to berthd (overlay, native runtime, cni bridge); %d runs, "
-         "%d pods\n",
-         runs, pods);
+  printf(
+      "cri_bench: CRI over gRPC to berthd (overlay, native runtime, cni bridge); %d runs, "
+      "%d pods\n",
+      runs, pods);
   PrintMemory("idle (image imported):", dpid);
 
   // 1. Latencies: one pod with one container per run, torn down before the next.
@@ -308,9 +309,10 @@ int Main(int argc, char** argv) {
     ctrs.push_back(ctr);
   }
   double total = MillisSince(t0);
-  printf("  %zu pods started sequentially (run pod + create + start): %.0f ms total, %.1f ms "
-         "per pod\n",
-         ctrs.size(), total, ctrs.empty() ? 0.0 : total / ctrs.size());
+  printf(
+      "  %zu pods started sequentially (run pod + create + start): %.0f ms total, %.1f ms "
+      "per pod\n",
+      ctrs.size(), total, ctrs.empty() ? 0.0 : total / ctrs.size());
 
   // 3. Memory with the pods running.
   char label[64];
@@ -326,10 +328,11 @@ int Main(int argc, char** argv) {
     pid_t pause = b.PausePid(ids[i]);
     if (pause > 0) pause_pss.push_back(PssKb(pause));
   }
-  printf("  per pod: berth-shim Pss median %ld KiB, Rss median %ld KiB (%zu shims); "
-         "berth-pause Pss median %ld KiB (%zu)\n",
-         MedianKb(shim_pss), MedianKb(shim_rss), shim_pss.size(), MedianKb(pause_pss),
-         pause_pss.size());
+  printf(
+      "  per pod: berth-shim Pss median %ld KiB, Rss median %ld KiB (%zu shims); "
+      "berth-pause Pss median %ld KiB (%zu)\n",
+      MedianKb(shim_pss), MedianKb(shim_rss), shim_pss.size(), MedianKb(pause_pss),
+      pause_pss.size());
   if (!shim_pss.empty()) {
     long sum = 0;
     for (long v : shim_pss) sum += v;

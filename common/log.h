@@ -45,10 +45,18 @@ class Logger {
   bool Enabled(LogLevel level) const { return level >= state_->min_level; }
 
   void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {}) const;
-  void Debug(std::string_view m, std::initializer_list<LogField> f = {}) const { Log(LogLevel::kDebug, m, f); }
-  void Info(std::string_view m, std::initializer_list<LogField> f = {}) const { Log(LogLevel::kInfo, m, f); }
-  void Warn(std::string_view m, std::initializer_list<LogField> f = {}) const { Log(LogLevel::kWarn, m, f); }
-  void Error(std::string_view m, std::initializer_list<LogField> f = {}) const { Log(LogLevel::kError, m, f); }
+  void Debug(std::string_view m, std::initializer_list<LogField> f = {}) const {
+    Log(LogLevel::kDebug, m, f);
+  }
+  void Info(std::string_view m, std::initializer_list<LogField> f = {}) const {
+    Log(LogLevel::kInfo, m, f);
+  }
+  void Warn(std::string_view m, std::initializer_list<LogField> f = {}) const {
+    Log(LogLevel::kWarn, m, f);
+  }
+  void Error(std::string_view m, std::initializer_list<LogField> f = {}) const {
+    Log(LogLevel::kError, m, f);
+  }
 
  private:
   struct State {

@@ -59,7 +59,9 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return Status(); }
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status FailedPrecondition(std::string m) {
@@ -81,9 +83,10 @@ Status ErrnoStatus(int err, std::string_view what);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "Result built from OK status");
+    if (std::get<Status>(v_).ok())
+      v_ = Status(StatusCode::kInternal, "Result built from OK status");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -106,8 +109,8 @@ class [[nodiscard]] Result {
 }  // namespace berth
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define BERTH_RETURN_IF_ERROR(expr)            \
-  do {                                         \
-    ::berth::Status berth_status_ = (expr);    \
+#define BERTH_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::berth::Status berth_status_ = (expr);        \
     if (!berth_status_.ok()) return berth_status_; \
   } while (0)

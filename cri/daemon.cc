@@ -24,8 +24,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config, Logger logger
   if (!lock.ok()) return lock.status();
   BERTH_RETURN_IF_ERROR(MakeDirs(config.state, 0700).Wrap("state directory"));
 
-  std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(logger), std::move(*lock),
-                                         std::move(*handlers)));
+  std::unique_ptr<Daemon> d(
+      new Daemon(std::move(config), std::move(logger), std::move(*lock), std::move(*handlers)));
   d->plugins_.LoadAll(d->config_.plugin_dirs);
   BERTH_RETURN_IF_ERROR(d->StartImages());
   BERTH_RETURN_IF_ERROR(d->StartPods());
@@ -57,8 +57,8 @@ Status Daemon::StartImages() {
   o.sandbox_image = config_.sandbox_image;
   o.registry = std::move(*registry);
   o.max_parallel_downloads = static_cast<int>(config_.max_concurrent_downloads);
-  auto images = image::ImageManager::Open(std::move(o), plugins_,
-                                          logger_.With({{"component", "images"}}));
+  auto images =
+      image::ImageManager::Open(std::move(o), plugins_, logger_.With({{"component", "images"}}));
   if (!images.ok()) return images.status().Wrap("image service");
   images_ = std::move(*images);
   image_service_ = std::make_unique<ImageService>(*images_);
@@ -92,9 +92,9 @@ Status Daemon::StartContainers() {
   auto forward = [pods](const plugin::v1::TaskExitEvent& ev) {
     if (pods) pods->OnTaskExit(ev);
   };
-  auto containers = ContainerManager::Open(std::move(o), plugins_, *images_, std::move(lookup),
-                                           std::move(forward),
-                                           logger_.With({{"component", "containers"}}));
+  auto containers =
+      ContainerManager::Open(std::move(o), plugins_, *images_, std::move(lookup),
+                             std::move(forward), logger_.With({{"component", "containers"}}));
   if (!containers.ok()) return containers.status().Wrap("container manager");
   containers_ = std::move(*containers);
   plugins_.SetEventSink(containers_->EventSink());
@@ -130,8 +130,10 @@ Status Daemon::Serve() {
   socket_bound_ = true;
   // The socket's directory is 0700, so nobody could reach it in the moment before this.
   BERTH_RETURN_IF_ERROR(RestrictSocket(config_.socket));
-  logger_.Info("serving CRI", {{"socket", config_.socket}, {"root", config_.root},
-                               {"state", config_.state}, {"version", BERTH_VERSION}});
+  logger_.Info("serving CRI", {{"socket", config_.socket},
+                               {"root", config_.root},
+                               {"state", config_.state},
+                               {"version", BERTH_VERSION}});
   return OkStatus();
 }
 

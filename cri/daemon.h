@@ -13,10 +13,10 @@
 
 #include "common/log.h"
 #include "common/status.h"
+#include "cri/container/container_manager.h"
 #include "cri/daemon_config.h"
 #include "cri/image/image_manager.h"
 #include "cri/instance_lock.h"
-#include "cri/container/container_manager.h"
 #include "cri/plugin_host/plugin_host.h"
 #include "cri/pod/pod_manager.h"
 #include "cri/runtime/runtime_handlers.h"

@@ -11,12 +11,18 @@ namespace berth {
 
 nlohmann::json DaemonConfig::ToJson() const {
   return {
-      {"socket", socket},           {"root", root},
-      {"state", state},             {"plugin_dirs", plugin_dirs},
-      {"log_level", LogLevelName(log_level)}, {"plugins", plugins},
-      {"snapshotter", snapshotter}, {"sandbox_image", sandbox_image},
-      {"registry", registry}, {"max_concurrent_downloads", max_concurrent_downloads},
-      {"default_runtime", default_runtime}, {"runtime_handlers", runtime_handlers},
+      {"socket", socket},
+      {"root", root},
+      {"state", state},
+      {"plugin_dirs", plugin_dirs},
+      {"log_level", LogLevelName(log_level)},
+      {"plugins", plugins},
+      {"snapshotter", snapshotter},
+      {"sandbox_image", sandbox_image},
+      {"registry", registry},
+      {"max_concurrent_downloads", max_concurrent_downloads},
+      {"default_runtime", default_runtime},
+      {"runtime_handlers", runtime_handlers},
       {"network_plugin", network_plugin},
   };
 }

@@ -40,8 +40,9 @@ int main(int argc, char** argv) {
   if (config.plugin_dirs.empty()) config.plugin_dirs = berth::DefaultPluginDirs();
   if (!log_level.empty()) {
     auto level = berth::ParseLogLevel(log_level);
-    if (!level) return fail(berth::InvalidArgument("--log-level: \"" + log_level +
-                                                   "\" is not one of debug, info, warn, error"));
+    if (!level)
+      return fail(berth::InvalidArgument("--log-level: \"" + log_level +
+                                         "\" is not one of debug, info, warn, error"));
     config.log_level = *level;
   }
 

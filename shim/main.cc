@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
   Status s = shim.Setup();
   if (!s.ok()) {
     logger.Error("setup failed", {{"error", s.ToString()}});
-    Ready(ready_fd, "error " + std::to_string(static_cast<int>(s.code())) + " " + s.message() +
-                        "\n");
+    Ready(ready_fd,
+          "error " + std::to_string(static_cast<int>(s.code())) + " " + s.message() + "\n");
     return 1;
   }
   Ready(ready_fd, "ok " + std::to_string(getpid()) + " " + std::to_string(shim.init_pid()) + "\n");

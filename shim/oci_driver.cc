@@ -42,8 +42,8 @@ std::string OciDriver::ShortPath(const std::string& name) {
   std::string path = config_.state_dir + "/" + name;
   if (path.size() < sizeof(sockaddr_un::sun_path) || !state_dir_fd_) return path;
   // Reached through our fd of the directory, by the runtime (a child) as well.
-  return "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(state_dir_fd_.get()) +
-         "/" + name;
+  return "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(state_dir_fd_.get()) + "/" +
+         name;
 }
 
 std::string OciDriver::LastLogError() {
@@ -269,8 +269,8 @@ Result<native::Process> OciDriver::Exec(const std::string& process_json, bool te
   std::string process_file = config_.state_dir + "/exec-" + std::to_string(n) + ".json";
   std::string pid_file = config_.state_dir + "/exec-" + std::to_string(n) + ".pid";
   BERTH_RETURN_IF_ERROR(AtomicWriteFile(process_file, doc.dump(), 0600));
-  std::vector<std::string> args = {"exec", "--detach", "--pid-file", pid_file, "--process",
-                                   process_file};
+  std::vector<std::string> args = {"exec",   "--detach",  "--pid-file",
+                                   pid_file, "--process", process_file};
   UniqueFd console, null;
   std::string console_path;
   if (terminal) {

@@ -94,7 +94,7 @@ void Shim::OnClientReadable(uint64_t id) {
     }
     std::optional<v1::Response> resp = Handle(id, req);
     if (resp) Reply(id, *resp);
-    trimmer_.Trim();  // requests run rarely used code (start, exec, stats): unmap it again
+    trimmer_.Trim();       // requests run rarely used code (start, exec, stats): unmap it again
     if (exit_code_ < 0) {  // delete/shutdown: the answer is out, now leave
       exit_code_ = 0;
       loop_.Stop();
@@ -109,7 +109,8 @@ std::optional<v1::Response> Shim::Handle(uint64_t id, const v1::Request& req) {
                                             std::to_string(req.version()) + " is not supported"));
   }
   switch (req.op_case()) {
-    case v1::Request::kStart: return DoStart(req.start());
+    case v1::Request::kStart:
+      return DoStart(req.start());
     case v1::Request::kState: {
       ShimProcess* p = Find(req.state().exec_id());
       if (!p) return ErrorResponse(NoProcess(req.state().exec_id()));
@@ -117,10 +118,14 @@ std::optional<v1::Response> Shim::Handle(uint64_t id, const v1::Request& req) {
       FillState(*p, r.mutable_state());
       return r;
     }
-    case v1::Request::kKill: return DoKill(req.kill());
-    case v1::Request::kWait: return DoWait(id, req.wait());
-    case v1::Request::kExec: return DoExec(id, req.exec());
-    case v1::Request::kResize: return DoResize(req.resize());
+    case v1::Request::kKill:
+      return DoKill(req.kill());
+    case v1::Request::kWait:
+      return DoWait(id, req.wait());
+    case v1::Request::kExec:
+      return DoExec(id, req.exec());
+    case v1::Request::kResize:
+      return DoResize(req.resize());
     case v1::Request::kAttach: {
       ShimProcess* p = Find(req.attach().exec_id());
       if (!p) return ErrorResponse(NoProcess(req.attach().exec_id()));
@@ -132,18 +137,23 @@ std::optional<v1::Response> Shim::Handle(uint64_t id, const v1::Request& req) {
       p->attached.push_back(id);
       return std::nullopt;
     }
-    case v1::Request::kUpdate: return DoUpdate(req.update());
-    case v1::Request::kStats: return DoStats();
+    case v1::Request::kUpdate:
+      return DoUpdate(req.update());
+    case v1::Request::kStats:
+      return DoStats();
     case v1::Request::kReopenLog: {
       Status s = log_.Reopen();
       return s.ok() ? Ok() : ErrorResponse(s);
     }
-    case v1::Request::kDelete: return DoDelete(req.delete_());
-    case v1::Request::kShutdown: return DoShutdown();
-    case v1::Request::kCloseStdin: return DoCloseStdin(req.close_stdin());
+    case v1::Request::kDelete:
+      return DoDelete(req.delete_());
+    case v1::Request::kShutdown:
+      return DoShutdown();
+    case v1::Request::kCloseStdin:
+      return DoCloseStdin(req.close_stdin());
     default:
-      return ErrorResponse(Unimplemented("shim operation " + std::to_string(req.op_case()) +
-                                         " is not implemented"));
+      return ErrorResponse(
+          Unimplemented("shim operation " + std::to_string(req.op_case()) + " is not implemented"));
   }
 }
 

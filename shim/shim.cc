@@ -108,8 +108,8 @@ Status Shim::Setup() {
   stdin_r_.reset();  // the container has its copy
   out_w.reset();
   err_w.reset();
-  if (p.proc.pty_master) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.proc.pty_master.get(),
-                                                           LogStream::kStdout));
+  if (p.proc.pty_master)
+    BERTH_RETURN_IF_ERROR(WatchOutput(p, p.proc.pty_master.get(), LogStream::kStdout));
   if (p.out_r) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.out_r.get(), LogStream::kStdout));
   if (p.err_r) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.err_r.get(), LogStream::kStderr));
 
@@ -345,13 +345,17 @@ void Shim::OnExit(ShimProcess& p, int ws) {
   if (p.exec_id.empty()) {
     CheckOom();
     p.oom_killed = oom_seen_;
-    ExitRecord rec{static_cast<uint32_t>(p.proc.pid), p.exit_status, p.signal, p.started_ns,
-                   p.exited_ns, p.oom_killed};
+    ExitRecord rec{static_cast<uint32_t>(p.proc.pid),
+                   p.exit_status,
+                   p.signal,
+                   p.started_ns,
+                   p.exited_ns,
+                   p.oom_killed};
     Status s = WriteExitRecord(options_.state_dir, rec);
     if (!s.ok()) logger_.Error("cannot record the exit", {{"error", s.ToString()}});
     exit_recorded_ = true;
-    logger_.Info("container exited", {{"exit_status", p.exit_status},
-                                      {"oom_killed", p.oom_killed}});
+    logger_.Info("container exited",
+                 {{"exit_status", p.exit_status}, {"oom_killed", p.oom_killed}});
   }
   FinishExit(p);
 }

@@ -132,9 +132,9 @@ class Shim {
   CriLogWriter log_;
   CodeTrimmer trimmer_;
   std::optional<native::Container> container_;  // native mode
-  std::optional<OciDriver> oci_;                 // oci mode
-  std::unique_ptr<native::Cgroup> oci_cgroup_;   // oci mode: the runtime's cgroup, for stats/OOM
-  UniqueFd stdin_r_, stdin_keep_;                // --stdin, and the FIFO's write end we hold
+  std::optional<OciDriver> oci_;                // oci mode
+  std::unique_ptr<native::Cgroup> oci_cgroup_;  // oci mode: the runtime's cgroup, for stats/OOM
+  UniqueFd stdin_r_, stdin_keep_;               // --stdin, and the FIFO's write end we hold
   std::map<std::string, std::unique_ptr<ShimProcess>> processes_;
   std::map<uint64_t, Client> clients_;
   uint64_t next_client_ = 1;

@@ -140,8 +140,8 @@ Result<std::string> CreateContainer(Context& ctx, const std::string& pod_id,
   request.set_pod_sandbox_id(pod_id);
   *request.mutable_config() = std::move(*config);
   if (pod) *request.mutable_sandbox_config() = std::move(*pod);
-  auto r = ctx.connection.CallWithin(timeout, ctx.connection.Runtime(), &Stub::CreateContainer,
-                                     request);
+  auto r =
+      ctx.connection.CallWithin(timeout, ctx.connection.Runtime(), &Stub::CreateContainer, request);
   if (!r.ok()) return r.status();
   return r->container_id();
 }
@@ -162,8 +162,8 @@ Status StopContainer(Context& ctx, const std::string& id, const std::string& sho
   request.set_timeout(timeout);
   // cri-client's deadline: the request timeout plus the grace period.
   auto deadline = ctx.options.timeout + std::chrono::seconds(std::max<int64_t>(timeout, 0));
-  auto r = ctx.connection.CallWithin(deadline, ctx.connection.Runtime(), &Stub::StopContainer,
-                                     request);
+  auto r =
+      ctx.connection.CallWithin(deadline, ctx.connection.Runtime(), &Stub::StopContainer, request);
   if (!r.ok()) return r.status();
   ctx.out << shown << "\n";
   return OkStatus();
@@ -195,8 +195,8 @@ Status RunCreate(Context& ctx, const CreateFlags& flags, CLI::App* app) {
   if (!timeout.ok()) return timeout.status();
   auto pod_id = ResolvePodId(ctx, flags.args[0]);
   if (!pod_id.ok()) return pod_id.status().Wrap("creating container");
-  auto id = CreateContainer(ctx, *pod_id, flags.args[1], flags.args[2], flags.pull, with_pull,
-                            *timeout);
+  auto id =
+      CreateContainer(ctx, *pod_id, flags.args[1], flags.args[2], flags.pull, with_pull, *timeout);
   if (!id.ok()) return id.status().Wrap("creating container");
   ctx.out << *id << "\n";
   return OkStatus();
@@ -219,8 +219,8 @@ Status RunRun(Context& ctx, const CreateFlags& flags, CLI::App* app) {
   ::runtime::v1::RunPodSandboxRequest run;
   *run.mutable_config() = std::move(*pod_config);
   run.set_runtime_handler(flags.runtime);
-  auto pod = ctx.connection.CallWithin(*timeout * 2, ctx.connection.Runtime(),
-                                       &Stub::RunPodSandbox, run);
+  auto pod =
+      ctx.connection.CallWithin(*timeout * 2, ctx.connection.Runtime(), &Stub::RunPodSandbox, run);
   if (!pod.ok()) return pod.status().Wrap("running container: run pod sandbox");
 
   auto id = CreateContainer(ctx, pod->pod_sandbox_id(), flags.args[0], flags.args[1], flags.pull,
@@ -273,8 +273,7 @@ Result<std::vector<Container>> ListContainers(Context& ctx, const std::string& i
   for (const auto& [k, v] : *selector) (*f->mutable_label_selector())[k] = v;
   auto response = ctx.connection.Call(ctx.connection.Runtime(), &Stub::ListContainers, request);
   if (!response.ok()) return response.status().Wrap("call list containers RPC");
-  std::vector<Container> containers(response->containers().begin(),
-                                    response->containers().end());
+  std::vector<Container> containers(response->containers().begin(), response->containers().end());
   if (!image.empty()) {
     // crictl's matchesImage: same image id as the --image reference.
     auto image_id = [&](const std::string& ref) -> Result<std::string> {
@@ -500,8 +499,8 @@ Status RunUpdate(Context& ctx, const UpdateFlags& flags) {
     linux->set_oom_score_adj(flags.oom_score_adj);
     linux->set_cpuset_cpus(flags.cpuset_cpus);
     linux->set_cpuset_mems(flags.cpuset_mems);
-    auto r = ctx.connection.Call(ctx.connection.Runtime(), &Stub::UpdateContainerResources,
-                                 request);
+    auto r =
+        ctx.connection.Call(ctx.connection.Runtime(), &Stub::UpdateContainerResources, request);
     if (!r.ok()) return r.status().Wrap("updating container resources for \"" + arg + "\"");
     ctx.out << arg << "\n";
   }
@@ -527,16 +526,15 @@ void AddPullFlags(CLI::App* app, PullFlags& f, bool run) {
   app->add_option("-T,--cancel-timeout", f.cancel_timeout,
                   "Seconds to wait for a container create request to complete before cancelling "
                   "the request");
-  f.pull_timeout_opt = app->add_option(
-      "--pull-timeout,--pt", f.pull_timeout,
-      "Maximum time to be used for pulling the image, disabled if set to 0s [env: "
-      "CRICTL_PULL_TIMEOUT]");
+  f.pull_timeout_opt =
+      app->add_option("--pull-timeout,--pt", f.pull_timeout,
+                      "Maximum time to be used for pulling the image, disabled if set to 0s [env: "
+                      "CRICTL_PULL_TIMEOUT]");
 }
 
 void AddContainerFilterFlags(CLI::App* app, std::string& name, std::string& ns, std::string& pod,
                              std::string& image, std::string& state,
-                             std::vector<std::string>& labels, bool& latest, int& last,
-                             bool& all) {
+                             std::vector<std::string>& labels, bool& latest, int& last, bool& all) {
   app->add_option("--name", name, "Filter by container name regular expression pattern");
   app->add_option("--namespace", ns, "Filter by pod namespace regular expression pattern");
   app->add_option("-p,--pod", pod, "Filter by pod id");
@@ -561,7 +559,10 @@ bool IsDigest(const std::string& image) {
   if (colon == std::string::npos) return false;
   const std::string algorithm = image.substr(0, colon);
   const std::string hex = image.substr(colon + 1);
-  size_t want = algorithm == "sha256" ? 64 : algorithm == "sha384" ? 96 : algorithm == "sha512" ? 128 : 0;
+  size_t want = algorithm == "sha256"   ? 64
+                : algorithm == "sha384" ? 96
+                : algorithm == "sha512" ? 128
+                                        : 0;
   if (want == 0 || hex.size() != want) return false;
   return hex.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
@@ -655,8 +656,7 @@ void AddContainersCommands(CLI::App& root, CommandList& commands) {
   {
     auto flags = std::make_shared<CreateFlags>();
     CLI::App* app = root.add_subcommand("create", "Create a new container");
-    app->add_option("args", flags->args,
-                    "POD container-config.[json|yaml] pod-config.[json|yaml]");
+    app->add_option("args", flags->args, "POD container-config.[json|yaml] pod-config.[json|yaml]");
     AddPullFlags(app, flags->pull, /*run=*/false);
     commands.push_back({app, [flags, app](Context& ctx) { return RunCreate(ctx, *flags, app); }});
   }

@@ -64,8 +64,8 @@ std::string TrimmedFraction(int64_t nanos) {
 
 std::string DateTime(const std::tm& tm, char separator) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%02d:%02d:%02d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, separator, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, separator, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 
@@ -162,7 +162,8 @@ std::string Ago(int64_t unix_nanos, std::chrono::system_clock::time_point now) {
 
 std::string FormatRfc3339NanoAt(int64_t unix_nanos, int offset) {
   Broken b = BreakDown(unix_nanos, offset);
-  return DateTime(b.tm, 'T') + TrimmedFraction(b.nanos) + (offset == 0 ? "Z" : Offset(offset, true));
+  return DateTime(b.tm, 'T') + TrimmedFraction(b.nanos) +
+         (offset == 0 ? "Z" : Offset(offset, true));
 }
 
 std::string FormatRfc3339Nano(int64_t unix_nanos) {
@@ -233,9 +234,9 @@ Result<std::string> ResolveIdPrefix(const std::string& arg, const std::vector<st
   }
   if (matches.empty()) return NotFound(std::string("no ") + std::string(what) + " \"" + arg + "\"");
   if (matches.size() > 1) {
-    return InvalidArgument(std::string(what) + " ID prefix \"" + arg + "\" is ambiguous: it matches " +
-                           std::to_string(matches.size()) + " " + std::string(what) +
-                           "s; give more characters");
+    return InvalidArgument(std::string(what) + " ID prefix \"" + arg +
+                           "\" is ambiguous: it matches " + std::to_string(matches.size()) + " " +
+                           std::string(what) + "s; give more characters");
   }
   return *matches.front();
 }

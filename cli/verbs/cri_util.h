@@ -51,7 +51,8 @@ bool MatchesRegex(const std::string& pattern, const std::string& target);
 
 // The labels/annotations blocks of crictl's verbose and table outputs, keys sorted:
 // "Labels:\n\tk -> v\n"…; nothing when the map is empty (a nil map in Go).
-std::string KeyValueBlock(const char* title, const google::protobuf::Map<std::string, std::string>& m);
+std::string KeyValueBlock(const char* title,
+                          const google::protobuf::Map<std::string, std::string>& m);
 
 // The label/annotation crictl reads the pod name and namespace of a container from
 // ("io.kubernetes.pod.name", "io.kubernetes.pod.namespace"); "unknown" when absent.

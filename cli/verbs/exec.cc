@@ -157,10 +157,12 @@ void AddExecCommands(CLI::App& root, CommandList& commands) {
       "Exec command for all containers matching this name filter regular expression pattern");
   flags->pod_opt = app->add_option("-p,--pod", flags->pod,
                                    "Exec command for all containers matching this pod ID filter");
-  flags->image_opt = app->add_option(
-      "--image", flags->image, "Exec command for all containers matching this container image filter");
-  flags->state_opt = app->add_option(
-      "--state", flags->state, "Exec command for all containers matching this container state filter");
+  flags->image_opt =
+      app->add_option("--image", flags->image,
+                      "Exec command for all containers matching this container image filter");
+  flags->state_opt =
+      app->add_option("--state", flags->state,
+                      "Exec command for all containers matching this container state filter");
   flags->label_opt =
       app->add_option("--label", flags->labels,
                       "Exec command for all containers matching this key=value label filter")
@@ -169,8 +171,8 @@ void AddExecCommands(CLI::App& root, CommandList& commands) {
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   flags->latest_opt = app->add_flag("-l,--latest", flags->latest,
                                     "Exec command for the most recently created container");
-  flags->last_opt = app->add_option("-n,--last", flags->last,
-                                    "Exec command for all last n containers, set to 0 for unlimited");
+  flags->last_opt = app->add_option(
+      "-n,--last", flags->last, "Exec command for all last n containers, set to 0 for unlimited");
   app->add_flag("-q,--quiet", flags->quiet,
                 "Do not print the container ID if multiple containers are selected");
   app->add_flag("-e,--ignore-errors", flags->ignore_errors,

@@ -49,7 +49,9 @@ struct Parsed {
 // "YYYY-MM-DD[THH[:MM[:SS[.frac]]]][Z|±HH:MM]"; fields not given are 0. Without a zone the
 // time is UTC here; the caller moves it to local time.
 Result<Parsed> ParseDateTime(std::string_view text, bool require_seconds) {
-  auto bad = [&] { return InvalidArgument("cannot parse \"" + std::string(text) + "\" as a time"); };
+  auto bad = [&] {
+    return InvalidArgument("cannot parse \"" + std::string(text) + "\" as a time");
+  };
   int year = Digits(text, 0, 4), month = Digits(text, 5, 2), day = Digits(text, 8, 2);
   if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || text[4] != '-' ||
       text[7] != '-') {
@@ -103,9 +105,9 @@ Result<Parsed> ParseDateTime(std::string_view text, bool require_seconds) {
     }
   }
   if (pos != text.size()) return bad();
-  int64_t secs = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
-                     86400 +
-                 hour * 3600 + minute * 60 + second - p.offset;
+  int64_t secs =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+      hour * 3600 + minute * 60 + second - p.offset;
   p.unix_nanos = secs * 1000000000 + nanos;
   return p;
 }
@@ -259,7 +261,8 @@ Result<UniqueFd> OpenLog(const std::string& path) {
 
 // Whether `path` now names a different file than `fd` (the log was rotated or recreated).
 bool Replaced(const std::string& path, int fd) {
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   if (::stat(path.c_str(), &a) != 0 || ::fstat(fd, &b) != 0) return false;
   return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 }
@@ -271,8 +274,9 @@ Status ReadCriLog(const std::string& path, const LogReadOptions& options, std::o
   auto fd = OpenLog(path);
   if (!fd.ok()) return fd.status();
   auto start = TailStartOffset(fd->get(), options.tail);
-  if (!start.ok()) return start.status().Wrap("failed to tail " + std::to_string(options.tail) +
-                                              " lines of log file \"" + path + "\"");
+  if (!start.ok())
+    return start.status().Wrap("failed to tail " + std::to_string(options.tail) +
+                               " lines of log file \"" + path + "\"");
   int64_t offset = *start;
   const bool limited = options.tail >= 0 && !options.follow;
   int64_t limited_left = options.tail;

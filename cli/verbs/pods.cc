@@ -91,8 +91,8 @@ Status RunRunp(Context& ctx, const RunpFlags& flags, CLI::App* app) {
   ::runtime::v1::RunPodSandboxRequest request;
   *request.mutable_config() = std::move(*config);
   request.set_runtime_handler(flags.runtime);
-  auto r = ctx.connection.CallWithin(timeout, ctx.connection.Runtime(), &Stub::RunPodSandbox,
-                                     request);
+  auto r =
+      ctx.connection.CallWithin(timeout, ctx.connection.Runtime(), &Stub::RunPodSandbox, request);
   if (!r.ok()) return r.status().Wrap("run pod sandbox");
   ctx.out << r->pod_sandbox_id() << "\n";
   return OkStatus();
@@ -145,8 +145,8 @@ Status RunRmp(Context& ctx, const IdsFlags& flags, CLI::App* app) {
     }
     if (status->status().state() == ::runtime::v1::SANDBOX_READY) {
       if (!flags.force) {
-        errors.push_back(FailedPrecondition("pod sandbox \"" + arg +
-                                            "\" is running, please stop it first"));
+        errors.push_back(
+            FailedPrecondition("pod sandbox \"" + arg + "\" is running, please stop it first"));
         continue;
       }
       Status stopped = StopPod(ctx, *id, arg);
@@ -168,8 +168,8 @@ Status RunRmp(Context& ctx, const IdsFlags& flags, CLI::App* app) {
 }
 
 Status RunPods(Context& ctx, const PodsFlags& flags) {
-  auto format =
-      ParseOutputFormat(flags.output, {OutputFormat::kJson, OutputFormat::kYaml, OutputFormat::kTable});
+  auto format = ParseOutputFormat(flags.output,
+                                  {OutputFormat::kJson, OutputFormat::kYaml, OutputFormat::kTable});
   if (!format.ok()) return format.status().Wrap("listing pod sandboxes");
   PodListFilter filter{flags.name, flags.namespace_, flags.latest, flags.last};
   auto pods = ListPods(ctx, flags.id, flags.state, flags.labels, filter);
@@ -295,8 +295,8 @@ std::string FormatPodsVerbose(const std::vector<PodSandbox>& pods) {
     out += "Created: " + FormatGoTime(p.created_at()) + "\n";
     out += KeyValueBlock("Labels", p.labels());
     out += KeyValueBlock("Annotations", p.annotations());
-    out += "Runtime: " + (p.runtime_handler().empty() ? std::string("(default)") : p.runtime_handler()) +
-           "\n\n";
+    out += "Runtime: " +
+           (p.runtime_handler().empty() ? std::string("(default)") : p.runtime_handler()) + "\n\n";
   }
   return out;
 }

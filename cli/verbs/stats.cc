@@ -32,7 +32,8 @@ std::string Percent(double v) {
 
 Result<OutputFormat> StatsFormat(const std::string& output) {
   if (output.empty()) return OutputFormat::kTable;
-  return ParseOutputFormat(output, {OutputFormat::kJson, OutputFormat::kYaml, OutputFormat::kTable});
+  return ParseOutputFormat(output,
+                           {OutputFormat::kJson, OutputFormat::kYaml, OutputFormat::kTable});
 }
 
 // crictl clears the screen before each table; only worth doing on a terminal.
@@ -75,8 +76,9 @@ Status RunStats(Context& ctx, const StatsFlags& flags, CLI::App* app) {
   auto sample = [&]() -> Result<::runtime::v1::ListContainerStatsResponse> {
     auto r = ctx.connection.Call(ctx.connection.Runtime(), &Stub::ListContainerStats, request);
     if (!r.ok()) return r.status().Wrap("get container stats");
-    std::sort(r->mutable_stats()->begin(), r->mutable_stats()->end(),
-              [](const auto& a, const auto& b) { return a.attributes().id() < b.attributes().id(); });
+    std::sort(
+        r->mutable_stats()->begin(), r->mutable_stats()->end(),
+        [](const auto& a, const auto& b) { return a.attributes().id() < b.attributes().id(); });
     return r;
   };
   return Display(flags, [&]() -> Status {
@@ -120,8 +122,9 @@ Status RunStatsp(Context& ctx, const StatsFlags& flags, CLI::App* app) {
   auto sample = [&]() -> Result<::runtime::v1::ListPodSandboxStatsResponse> {
     auto r = ctx.connection.Call(ctx.connection.Runtime(), &Stub::ListPodSandboxStats, request);
     if (!r.ok()) return r.status().Wrap("get pod stats: list pod sandbox stats");
-    std::sort(r->mutable_stats()->begin(), r->mutable_stats()->end(),
-              [](const auto& a, const auto& b) { return a.attributes().id() < b.attributes().id(); });
+    std::sort(
+        r->mutable_stats()->begin(), r->mutable_stats()->end(),
+        [](const auto& a, const auto& b) { return a.attributes().id() < b.attributes().id(); });
     return r;
   };
   return Display(flags, [&]() -> Status {
@@ -146,9 +149,9 @@ Status RunStatsp(Context& ctx, const StatsFlags& flags, CLI::App* app) {
 
 }  // namespace
 
-Result<std::string> FormatContainerStatsTable(const ::runtime::v1::ListContainerStatsResponse& before,
-                                              const ::runtime::v1::ListContainerStatsResponse& after,
-                                              bool all) {
+Result<std::string> FormatContainerStatsTable(
+    const ::runtime::v1::ListContainerStatsResponse& before,
+    const ::runtime::v1::ListContainerStatsResponse& after, bool all) {
   std::map<std::string, const ::runtime::v1::ContainerStats*> old;
   for (const auto& s : before.stats()) old[s.attributes().id()] = &s;
   Table table({"CONTAINER", "NAME", "CPU %", "MEM", "DISK", "INODES", "SWAP"});
@@ -202,7 +205,8 @@ Result<std::string> FormatPodStatsTable(const ::runtime::v1::ListPodSandboxStats
     const auto& o = *it->second;
     const uint64_t old_cpu = s.has_linux() ? o.linux().cpu().usage_core_nano_seconds().value()
                                            : o.windows().cpu().usage_core_nano_seconds().value();
-    const int64_t old_ts = s.has_linux() ? o.linux().cpu().timestamp() : o.windows().cpu().timestamp();
+    const int64_t old_ts =
+        s.has_linux() ? o.linux().cpu().timestamp() : o.windows().cpu().timestamp();
     double percent = 0;
     if (cpu != 0) {
       if (ts - old_ts == 0) return InvalidArgument("cpu stat is not updated during sample");

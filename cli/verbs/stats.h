@@ -16,9 +16,9 @@ void AddStatsCommands(CLI::App& root, CommandList& commands);
 // CPU %, MEM, DISK, INODES, SWAP. Without `all`, containers with no CPU and memory use (not
 // running) are left out; containers missing from `before` too. INVALID_ARGUMENT "cpu stat is not
 // updated during sample" when a running container's CPU timestamp did not move.
-Result<std::string> FormatContainerStatsTable(const ::runtime::v1::ListContainerStatsResponse& before,
-                                              const ::runtime::v1::ListContainerStatsResponse& after,
-                                              bool all);
+Result<std::string> FormatContainerStatsTable(
+    const ::runtime::v1::ListContainerStatsResponse& before,
+    const ::runtime::v1::ListContainerStatsResponse& after, bool all);
 
 // The statsp table: POD, POD ID, CPU %, MEM.
 Result<std::string> FormatPodStatsTable(const ::runtime::v1::ListPodSandboxStatsResponse& before,

@@ -74,8 +74,8 @@ int CapLastCap() {
 }  // namespace
 
 ContainerManager::ContainerManager(ContainerManagerOptions options, const PluginHost& plugins,
-                                   image::ImageManager& images, PodLookup pods,
-                                   ExitForward forward, Logger logger)
+                                   image::ImageManager& images, PodLookup pods, ExitForward forward,
+                                   Logger logger)
     : options_(std::move(options)),
       plugins_(plugins),
       images_(images),
@@ -187,9 +187,10 @@ void ContainerManager::OnExit(const plugin::v1::TaskExitEvent& ev) {
   }
   exited_cv_.notify_all();
   Status s = Persist(copy);
-  if (!s.ok()) logger_.Error("cannot record container exit", {{"id", copy.id}, {"error", s.message()}});
-  logger_.Info("container exited", {{"id", copy.id}, {"exit_code", copy.exit_code},
-                                    {"oom", copy.oom_killed}});
+  if (!s.ok())
+    logger_.Error("cannot record container exit", {{"id", copy.id}, {"error", s.message()}});
+  logger_.Info("container exited",
+               {{"id", copy.id}, {"exit_code", copy.exit_code}, {"oom", copy.oom_killed}});
   Publish(copy, cri::CONTAINER_STOPPED_EVENT);
 }
 
@@ -296,7 +297,8 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
   Result<PodView> pod = pods_ ? pods_(pod_id) : Result<PodView>(Unavailable("no pod manager"));
   if (!pod.ok()) return pod.status();
   if (pod->state != PodState::kReady) {
-    return FailedPrecondition("pod sandbox " + pod_id + " is not ready (stopped); create a new one");
+    return FailedPrecondition("pod sandbox " + pod_id +
+                              " is not ready (stopped); create a new one");
   }
   BERTH_RETURN_IF_ERROR(ValidateContainerConfig(config, *pod));
   const std::string key = NameKey(pod->id, config.metadata());
@@ -307,8 +309,8 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
       for (const auto& [id, e] : entries_)
         if (!e->removed && NameKey(e->rec.pod_id, e->rec.config.metadata()) == key) owner = id;
       return AlreadyExists("container name \"" + config.metadata().name() + "\" attempt " +
-                           std::to_string(config.metadata().attempt()) +
-                           " already exists in pod " + pod->id +
+                           std::to_string(config.metadata().attempt()) + " already exists in pod " +
+                           pod->id +
                            (owner.empty() ? " (being created now)" : " as container " + owner) +
                            "; remove it first or use another attempt");
     }
@@ -337,7 +339,8 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
                               images_.snapshotter() + "; pull it again");
   }
   PluginHandle* snap_handle = plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, images_.snapshotter());
-  if (!snap_handle) return FailedPrecondition("snapshotter " + images_.snapshotter() + " is not loaded");
+  if (!snap_handle)
+    return FailedPrecondition("snapshotter " + images_.snapshotter() + " is not loaded");
   image::SnapshotterClient snap(snap_handle, images_.snapshotter());
   Result<RuntimeClient> rt = Runtime(pod->runtime_plugin);
   if (!rt.ok()) return rt.status();
@@ -358,8 +361,8 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
     rec.log_path = pod->log_directory + "/" + config.log_path();
   Result<int> sig = config.stop_signal() != cri::RUNTIME_DEFAULT
                         ? SignalNumber(cri::Signal_Name(config.stop_signal()))
-                        : image.config.stop_signal.empty() ? Result<int>(15)
-                                                           : SignalNumber(image.config.stop_signal);
+                    : image.config.stop_signal.empty() ? Result<int>(15)
+                                                       : SignalNumber(image.config.stop_signal);
   rec.stop_signal = sig.ok() ? *sig : 15;
   // Durable first: a crash from here on is rolled back by Recover.
   BERTH_RETURN_IF_ERROR(Persist(rec));
@@ -378,7 +381,8 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
   };
 
   if (Status s = MakeDirs(rec.bundle, 0700); !s.ok()) return fail(s.Wrap("bundle directory"));
-  Result<std::vector<plugin::v1::Mount>> mounts = snap.Prepare(rec.snapshot_key, chain->second.back());
+  Result<std::vector<plugin::v1::Mount>> mounts =
+      snap.Prepare(rec.snapshot_key, chain->second.back());
   if (!mounts.ok()) return fail(mounts.status().Wrap("prepare rootfs snapshot"));
 
   // Users and groups come from the image's own files: mount the snapshot read-only for a peek.
@@ -397,8 +401,8 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
     std::error_code ec;
     fs::remove(peek, ec);
   }
-  Result<ResolvedUser> user = ResolveUser(config.linux().security_context(), image.config.user,
-                                          passwd, group);
+  Result<ResolvedUser> user =
+      ResolveUser(config.linux().security_context(), image.config.user, passwd, group);
   if (!user.ok()) return fail(user.status());
   rec.uid = user->uid;
   rec.gid = user->gid;
@@ -425,7 +429,8 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
       std::lock_guard lock(mu_);
       if (t->rec.phase == ContainerPhase::kRunning) tpid = t->rec.pid;
     }
-    if (tpid == 0) return fail(FailedPrecondition("pid namespace target " + *tid + " is not running"));
+    if (tpid == 0)
+      return fail(FailedPrecondition("pid namespace target " + *tid + " is not running"));
     target_pid = "/proc/" + std::to_string(tpid) + "/ns/pid";
   }
 
@@ -466,8 +471,8 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
     entries_[rec.id]->rec = rec;
   }
   keep_name = true;
-  logger_.Info("container created", {{"id", rec.id}, {"pod", rec.pod_id},
-                                     {"name", config.metadata().name()}});
+  logger_.Info("container created",
+               {{"id", rec.id}, {"pod", rec.pod_id}, {"name", config.metadata().name()}});
   Publish(rec, cri::CONTAINER_CREATED_EVENT);
   return rec.id;
 }
@@ -501,7 +506,8 @@ void ContainerManager::Recover() {
     }
     Result<RuntimeClient> rt = Runtime(rec.runtime_plugin);
     if (!rt.ok()) {
-      logger_.Error("cannot reconnect container", {{"id", rec.id}, {"error", rt.status().message()}});
+      logger_.Error("cannot reconnect container",
+                    {{"id", rec.id}, {"error", rt.status().message()}});
       continue;
     }
     Result<plugin::v1::ConnectTaskResponse> c = rt->Connect(rec.id);
@@ -524,17 +530,20 @@ void ContainerManager::Recover() {
       e->rec.phase = ContainerPhase::kExited;
       e->rec.exit_code = st.ok() ? st->exit_status() : 255;
       e->rec.oom_killed = st.ok() && st->oom_killed();
-      e->rec.finished_at = st.ok() && st->exited_at_unix_nano() ? st->exited_at_unix_nano() : NowNanos();
+      e->rec.finished_at =
+          st.ok() && st->exited_at_unix_nano() ? st->exited_at_unix_nano() : NowNanos();
       if (e->rec.started_at == 0) e->rec.started_at = e->rec.finished_at;
       rec = e->rec;
-    } else if (c->status() == plugin::v1::TASK_STATUS_RUNNING && rec.phase == ContainerPhase::kCreated) {
+    } else if (c->status() == plugin::v1::TASK_STATUS_RUNNING &&
+               rec.phase == ContainerPhase::kCreated) {
       std::lock_guard lock(mu_);
       e->rec.phase = ContainerPhase::kRunning;
       if (e->rec.started_at == 0) e->rec.started_at = NowNanos();
       rec = e->rec;
     }
     Status s = Persist(rec);
-    if (!s.ok()) logger_.Error("cannot persist recovered container", {{"id", rec.id}, {"error", s.message()}});
+    if (!s.ok())
+      logger_.Error("cannot persist recovered container", {{"id", rec.id}, {"error", s.message()}});
     logger_.Info("container recovered", {{"id", rec.id}, {"state", PhaseName(rec.phase)}});
   }
 }

@@ -71,9 +71,8 @@ class ContainerManager final : public PodContainers {
   // must outlive the manager.
   static Result<std::unique_ptr<ContainerManager>> Open(container::ContainerManagerOptions options,
                                                         const PluginHost& plugins,
-                                                        image::ImageManager& images,
-                                                        PodLookup pods, ExitForward forward,
-                                                        Logger logger);
+                                                        image::ImageManager& images, PodLookup pods,
+                                                        ExitForward forward, Logger logger);
   ~ContainerManager() override;
 
   // The PluginHost event sink (set it before Recover so no exit is missed).
@@ -94,7 +93,8 @@ class ContainerManager final : public PodContainers {
                                                  const std::vector<std::string>& cmd,
                                                  int64_t timeout_s);
   Result<runtime::v1::ContainerStats> Stats(const std::string& id) const;
-  std::vector<runtime::v1::ContainerStats> ListStats(const runtime::v1::ContainerStatsFilter& f) const;
+  std::vector<runtime::v1::ContainerStats> ListStats(
+      const runtime::v1::ContainerStatsFilter& f) const;
 
   // Resolves a container id or unique prefix. NOT_FOUND when none, INVALID_ARGUMENT if ambiguous.
   Result<std::string> ResolveId(const std::string& id_or_prefix) const;
@@ -133,14 +133,13 @@ class ContainerManager final : public PodContainers {
   using ContainerEvent = container::ContainerEvent;
 
   struct Entry {
-    ContainerRecord rec;          // guarded by mu_
-    std::mutex op;                // serialises Start/Stop/Remove/Update on this container
-    bool removed = false;         // guarded by mu_
+    ContainerRecord rec;   // guarded by mu_
+    std::mutex op;         // serialises Start/Stop/Remove/Update on this container
+    bool removed = false;  // guarded by mu_
   };
 
   ContainerManager(ContainerManagerOptions options, const PluginHost& plugins,
-                   image::ImageManager& images, PodLookup pods, ExitForward forward,
-                   Logger logger);
+                   image::ImageManager& images, PodLookup pods, ExitForward forward, Logger logger);
 
   Result<RuntimeClient> Runtime(const std::string& plugin) const;
   std::shared_ptr<Entry> Find(const std::string& id) const;
@@ -164,9 +163,9 @@ class ContainerManager final : public PodContainers {
   container::ContainerStore store_;
 
   mutable std::mutex mu_;
-  std::condition_variable exited_cv_;                     // with mu_: a record became exited
-  std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
-  std::set<std::string> reserved_names_;                  // "<pod>/<name>/<attempt>", guarded
+  std::condition_variable exited_cv_;                       // with mu_: a record became exited
+  std::map<std::string, std::shared_ptr<Entry>> entries_;   // guarded by mu_
+  std::set<std::string> reserved_names_;                    // "<pod>/<name>/<attempt>", guarded
   std::vector<std::shared_ptr<Subscription>> subscribers_;  // guarded by mu_
   bool subscriptions_closed_ = false;                       // guarded by mu_
 

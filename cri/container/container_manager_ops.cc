@@ -25,16 +25,18 @@ namespace {
 
 cri::ContainerState CriState(ContainerPhase p) {
   switch (p) {
-    case ContainerPhase::kCreated: return cri::CONTAINER_CREATED;
-    case ContainerPhase::kRunning: return cri::CONTAINER_RUNNING;
-    case ContainerPhase::kExited: return cri::CONTAINER_EXITED;
-    default: return cri::CONTAINER_UNKNOWN;
+    case ContainerPhase::kCreated:
+      return cri::CONTAINER_CREATED;
+    case ContainerPhase::kRunning:
+      return cri::CONTAINER_RUNNING;
+    case ContainerPhase::kExited:
+      return cri::CONTAINER_EXITED;
+    default:
+      return cri::CONTAINER_UNKNOWN;
   }
 }
 
-Status NotFoundId(const std::string& id) {
-  return NotFound("container \"" + id + "\" not found");
-}
+Status NotFoundId(const std::string& id) { return NotFound("container \"" + id + "\" not found"); }
 
 plugin::v1::LinuxResources ToPluginResources(const cri::LinuxContainerResources& r) {
   plugin::v1::LinuxResources o;
@@ -45,7 +47,8 @@ plugin::v1::LinuxResources ToPluginResources(const cri::LinuxContainerResources&
   o.set_oom_score_adj(r.oom_score_adj());
   o.set_cpuset_cpus(r.cpuset_cpus());
   o.set_cpuset_mems(r.cpuset_mems());
-  for (const auto& h : r.hugepage_limits()) (*o.mutable_hugepage_limits())[h.page_size()] = h.limit();
+  for (const auto& h : r.hugepage_limits())
+    (*o.mutable_hugepage_limits())[h.page_size()] = h.limit();
   for (const auto& [k, v] : r.unified()) (*o.mutable_unified())[k] = v;
   o.set_memory_swap_limit_in_bytes(r.memory_swap_limit_in_bytes());
   return o;
@@ -61,7 +64,8 @@ Result<std::string> ContainerManager::ResolveId(const std::string& id) const {
       exact->second->rec.phase != ContainerPhase::kCreating)
     return id;
   std::string found;
-  for (auto it = entries_.lower_bound(id); it != entries_.end() && it->first.rfind(id, 0) == 0; ++it) {
+  for (auto it = entries_.lower_bound(id); it != entries_.end() && it->first.rfind(id, 0) == 0;
+       ++it) {
     if (it->second->removed || it->second->rec.phase == ContainerPhase::kCreating) continue;
     if (!found.empty()) return InvalidArgument("container id prefix \"" + id + "\" is ambiguous");
     found = it->first;
@@ -196,9 +200,9 @@ Status ContainerManager::StopLocked(const std::shared_ptr<Entry>& e, int64_t tim
     OnExit(ev);
     return OkStatus();
   }
-  return Status(StatusCode::kDeadlineExceeded,
-                "container " + rec.id + " did not exit after SIGKILL" +
-                    (k.ok() ? "" : " (kill: " + k.message() + ")"));
+  return Status(StatusCode::kDeadlineExceeded, "container " + rec.id +
+                                                   " did not exit after SIGKILL" +
+                                                   (k.ok() ? "" : " (kill: " + k.message() + ")"));
 }
 
 Status ContainerManager::Stop(const std::string& id_in, int64_t timeout_s) {
@@ -360,7 +364,8 @@ Status ContainerManager::UpdateResources(const std::string& id_in,
   if (!r.cpuset_mems().empty()) merged.set_cpuset_mems(r.cpuset_mems());
   if (!r.hugepage_limits().empty()) *merged.mutable_hugepage_limits() = r.hugepage_limits();
   for (const auto& [k, v] : r.unified()) (*merged.mutable_unified())[k] = v;
-  if (r.memory_swap_limit_in_bytes()) merged.set_memory_swap_limit_in_bytes(r.memory_swap_limit_in_bytes());
+  if (r.memory_swap_limit_in_bytes())
+    merged.set_memory_swap_limit_in_bytes(r.memory_swap_limit_in_bytes());
   {
     std::lock_guard lock(mu_);
     e->rec.resources = merged;
@@ -442,8 +447,8 @@ Result<cri::ExecSyncResponse> ContainerManager::ExecSync(const std::string& id_i
       // kubelet turns DEADLINE_EXCEEDED into a probe timeout.
       std::string joined;
       for (const auto& c : cmd) joined += (joined.empty() ? "" : " ") + c;
-      return Status(StatusCode::kDeadlineExceeded,
-                    "command \"" + joined + "\" timed out after " + std::to_string(timeout_s) + "s");
+      return Status(StatusCode::kDeadlineExceeded, "command \"" + joined + "\" timed out after " +
+                                                       std::to_string(timeout_s) + "s");
     }
     return r.status().Wrap("exec in " + rec.id);
   }
@@ -478,7 +483,8 @@ Result<cri::ContainerStats> ContainerManager::Stats(const std::string& id_in) co
       if (st.ok()) {
         int64_t ts = st->timestamp_unix_nano() ? st->timestamp_unix_nano() : now;
         s.mutable_cpu()->set_timestamp(ts);
-        s.mutable_cpu()->mutable_usage_core_nano_seconds()->set_value(st->cpu_usage_core_nanoseconds());
+        s.mutable_cpu()->mutable_usage_core_nano_seconds()->set_value(
+            st->cpu_usage_core_nanoseconds());
         auto* m = s.mutable_memory();
         m->set_timestamp(ts);
         m->mutable_working_set_bytes()->set_value(st->memory_working_set_bytes());

@@ -15,9 +15,11 @@ std::string ProtoJson(const Msg& m) {
 template <typename Msg>
 Status ParseProto(const nlohmann::json& j, const char* key, Msg* m) {
   if (!j.contains(key)) return OkStatus();
-  if (!j[key].is_string()) return Status(StatusCode::kDataLoss, std::string(key) + ": not a string");
+  if (!j[key].is_string())
+    return Status(StatusCode::kDataLoss, std::string(key) + ": not a string");
   auto st = google::protobuf::util::JsonStringToMessage(j[key].get<std::string>(), m);
-  if (!st.ok()) return Status(StatusCode::kDataLoss, std::string(key) + ": " + std::string(st.message()));
+  if (!st.ok())
+    return Status(StatusCode::kDataLoss, std::string(key) + ": " + std::string(st.message()));
   return OkStatus();
 }
 
@@ -25,10 +27,14 @@ Status ParseProto(const nlohmann::json& j, const char* key, Msg* m) {
 
 std::string PhaseName(ContainerPhase p) {
   switch (p) {
-    case ContainerPhase::kCreating: return "creating";
-    case ContainerPhase::kCreated: return "created";
-    case ContainerPhase::kRunning: return "running";
-    case ContainerPhase::kExited: return "exited";
+    case ContainerPhase::kCreating:
+      return "creating";
+    case ContainerPhase::kCreated:
+      return "created";
+    case ContainerPhase::kRunning:
+      return "running";
+    case ContainerPhase::kExited:
+      return "exited";
   }
   return "unknown";
 }
@@ -65,11 +71,16 @@ Result<ContainerRecord> ContainerRecord::FromJson(const nlohmann::json& j) {
     r.pod_id = j.at("pod_id").get<std::string>();
     BERTH_RETURN_IF_ERROR(ParseProto(j, "config", &r.config));
     std::string phase = j.at("phase").get<std::string>();
-    if (phase == "creating") r.phase = ContainerPhase::kCreating;
-    else if (phase == "created") r.phase = ContainerPhase::kCreated;
-    else if (phase == "running") r.phase = ContainerPhase::kRunning;
-    else if (phase == "exited") r.phase = ContainerPhase::kExited;
-    else return Status(StatusCode::kDataLoss, "unknown phase \"" + phase + "\"");
+    if (phase == "creating")
+      r.phase = ContainerPhase::kCreating;
+    else if (phase == "created")
+      r.phase = ContainerPhase::kCreated;
+    else if (phase == "running")
+      r.phase = ContainerPhase::kRunning;
+    else if (phase == "exited")
+      r.phase = ContainerPhase::kExited;
+    else
+      return Status(StatusCode::kDataLoss, "unknown phase \"" + phase + "\"");
     r.image_id = j.value("image_id", "");
     r.runtime_plugin = j.value("runtime_plugin", "");
     r.snapshotter = j.value("snapshotter", "");

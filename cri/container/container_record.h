@@ -27,13 +27,13 @@ struct ContainerRecord {
   std::string image_id;        // "sha256:…" (CRI image_ref / image_id)
   std::string runtime_plugin;  // the io.berth.runtime.v1 plugin that runs the task
   std::string snapshotter;
-  std::string snapshot_key;    // "ctr-<id>"
-  std::string bundle;          // <state>/containers/<id>
-  std::string log_path;        // absolute; "" when the pod has no log directory
+  std::string snapshot_key;  // "ctr-<id>"
+  std::string bundle;        // <state>/containers/<id>
+  std::string log_path;      // absolute; "" when the pod has no log directory
   uint32_t pid = 0;
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> additional_gids;
-  int stop_signal = 15;        // resolved: config, else image, else SIGTERM
+  int stop_signal = 15;  // resolved: config, else image, else SIGTERM
   int64_t created_at = 0, started_at = 0, finished_at = 0;  // unix nanoseconds
   int32_t exit_code = 0;
   bool oom_killed = false;

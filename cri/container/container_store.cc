@@ -20,7 +20,8 @@ Result<ContainerRecord> ContainerStore::Get(const std::string& id) const {
   Result<std::string> text = ReadFile(Dir(id) + "/record.json");
   if (!text.ok()) return text.status();
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded()) return Status(StatusCode::kDataLoss, "container record " + id + " is corrupt");
+  if (j.is_discarded())
+    return Status(StatusCode::kDataLoss, "container record " + id + " is corrupt");
   return ContainerRecord::FromJson(j);
 }
 

@@ -14,14 +14,14 @@ struct Named {
   int number;
 };
 constexpr Named kSignals[] = {
-    {"ABRT", SIGABRT}, {"ALRM", SIGALRM},   {"BUS", SIGBUS},   {"CHLD", SIGCHLD},
-    {"CLD", SIGCHLD},  {"CONT", SIGCONT},   {"FPE", SIGFPE},   {"HUP", SIGHUP},
-    {"ILL", SIGILL},   {"INT", SIGINT},     {"IO", SIGIO},     {"IOT", SIGIOT},
-    {"KILL", SIGKILL}, {"PIPE", SIGPIPE},   {"POLL", SIGPOLL}, {"PROF", SIGPROF},
-    {"PWR", SIGPWR},   {"QUIT", SIGQUIT},   {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT},
-    {"STOP", SIGSTOP}, {"SYS", SIGSYS},     {"TERM", SIGTERM}, {"TRAP", SIGTRAP},
-    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU}, {"URG", SIGURG},
-    {"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
+    {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
+    {"CLD", SIGCHLD},  {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},
+    {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},
+    {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},
+    {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT},
+    {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
+    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
 };
 
@@ -45,10 +45,14 @@ Result<int> SignalNumber(const std::string& text) {
   int off = 0;
   if (s == "RTMIN") return SIGRTMIN;
   if (s == "RTMAX") return SIGRTMAX;
-  if (s.substr(0, 6) == "RTMIN+" && ParseInt(s.substr(6), &off)) n = SIGRTMIN + off;
-  else if (s.substr(0, 9) == "RTMINPLUS" && ParseInt(s.substr(9), &off)) n = SIGRTMIN + off;
-  else if (s.substr(0, 6) == "RTMAX-" && ParseInt(s.substr(6), &off)) n = SIGRTMAX - off;
-  else if (s.substr(0, 10) == "RTMAXMINUS" && ParseInt(s.substr(10), &off)) n = SIGRTMAX - off;
+  if (s.substr(0, 6) == "RTMIN+" && ParseInt(s.substr(6), &off))
+    n = SIGRTMIN + off;
+  else if (s.substr(0, 9) == "RTMINPLUS" && ParseInt(s.substr(9), &off))
+    n = SIGRTMIN + off;
+  else if (s.substr(0, 6) == "RTMAX-" && ParseInt(s.substr(6), &off))
+    n = SIGRTMAX - off;
+  else if (s.substr(0, 10) == "RTMAXMINUS" && ParseInt(s.substr(10), &off))
+    n = SIGRTMAX - off;
   if (n >= SIGRTMIN && n <= SIGRTMAX) return n;
   return InvalidArgument("unknown signal \"" + text + "\"");
 }

@@ -17,31 +17,70 @@ namespace cri = runtime::v1;
 
 // containerd's defaults (pkg/cri/opts, oci/spec.go), so that pods behave the same on berth.
 const std::vector<std::string> kDefaultCapabilities = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",           "CAP_SYS_CHROOT",       "CAP_KILL",       "CAP_AUDIT_WRITE"};
-const std::vector<std::string> kDefaultMaskedPaths = {
-    "/proc/acpi",        "/proc/asound",      "/proc/kcore",         "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",  "/proc/sched_debug",
-    "/proc/scsi",        "/sys/firmware",     "/sys/devices/virtual/powercap"};
-const std::vector<std::string> kDefaultReadonlyPaths = {
-    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE"};
+const std::vector<std::string> kDefaultMaskedPaths = {"/proc/acpi",
+                                                      "/proc/asound",
+                                                      "/proc/kcore",
+                                                      "/proc/keys",
+                                                      "/proc/latency_stats",
+                                                      "/proc/timer_list",
+                                                      "/proc/timer_stats",
+                                                      "/proc/sched_debug",
+                                                      "/proc/scsi",
+                                                      "/sys/firmware",
+                                                      "/sys/devices/virtual/powercap"};
+const std::vector<std::string> kDefaultReadonlyPaths = {"/proc/bus", "/proc/fs", "/proc/irq",
+                                                        "/proc/sys", "/proc/sysrq-trigger"};
 
 namespace {
 
 constexpr char kDefaultPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Capability numbers 0..40 (linux/capability.h).
-constexpr const char* kCapNames[] = {
-    "CHOWN",        "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER",          "FSETID",
-    "KILL",         "SETGID",       "SETUID",          "SETPCAP",         "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN",  "NET_RAW",         "IPC_LOCK",
-    "IPC_OWNER",    "SYS_MODULE",   "SYS_RAWIO",       "SYS_CHROOT",      "SYS_PTRACE",
-    "SYS_PACCT",    "SYS_ADMIN",    "SYS_BOOT",        "SYS_NICE",        "SYS_RESOURCE",
-    "SYS_TIME",     "SYS_TTY_CONFIG", "MKNOD",         "LEASE",           "AUDIT_WRITE",
-    "AUDIT_CONTROL", "SETFCAP",     "MAC_OVERRIDE",    "MAC_ADMIN",       "SYSLOG",
-    "WAKE_ALARM",   "BLOCK_SUSPEND", "AUDIT_READ",     "PERFMON",         "BPF",
-    "CHECKPOINT_RESTORE"};
+constexpr const char* kCapNames[] = {"CHOWN",
+                                     "DAC_OVERRIDE",
+                                     "DAC_READ_SEARCH",
+                                     "FOWNER",
+                                     "FSETID",
+                                     "KILL",
+                                     "SETGID",
+                                     "SETUID",
+                                     "SETPCAP",
+                                     "LINUX_IMMUTABLE",
+                                     "NET_BIND_SERVICE",
+                                     "NET_BROADCAST",
+                                     "NET_ADMIN",
+                                     "NET_RAW",
+                                     "IPC_LOCK",
+                                     "IPC_OWNER",
+                                     "SYS_MODULE",
+                                     "SYS_RAWIO",
+                                     "SYS_CHROOT",
+                                     "SYS_PTRACE",
+                                     "SYS_PACCT",
+                                     "SYS_ADMIN",
+                                     "SYS_BOOT",
+                                     "SYS_NICE",
+                                     "SYS_RESOURCE",
+                                     "SYS_TIME",
+                                     "SYS_TTY_CONFIG",
+                                     "MKNOD",
+                                     "LEASE",
+                                     "AUDIT_WRITE",
+                                     "AUDIT_CONTROL",
+                                     "SETFCAP",
+                                     "MAC_OVERRIDE",
+                                     "MAC_ADMIN",
+                                     "SYSLOG",
+                                     "WAKE_ALARM",
+                                     "BLOCK_SUSPEND",
+                                     "AUDIT_READ",
+                                     "PERFMON",
+                                     "BPF",
+                                     "CHECKPOINT_RESTORE"};
 constexpr int kKnownCaps = sizeof(kCapNames) / sizeof(kCapNames[0]);
 
 std::string EnvKey(const std::string& kv) { return kv.substr(0, kv.find('=')); }
@@ -93,8 +132,8 @@ json SeccompToJson(const native::Seccomp& s) {
     if (!c.args.empty()) {
       json args = json::array();
       for (const native::SeccompArg& a : c.args)
-        args.push_back({{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two},
-                        {"op", a.op}});
+        args.push_back(
+            {{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", a.op}});
       jc["args"] = std::move(args);
     }
     calls.push_back(std::move(jc));
@@ -147,8 +186,10 @@ Result<json> LocalhostSeccomp(const std::string& path, const std::vector<std::st
     for (const std::string& cap : caps_of("excludes")) keep = keep && !Contains(bounding, cap);
     if (!keep) continue;
     json jc;
-    if (c.contains("names")) jc["names"] = c["names"];
-    else if (c.contains("name")) jc["names"] = json::array({c["name"]});
+    if (c.contains("names"))
+      jc["names"] = c["names"];
+    else if (c.contains("name"))
+      jc["names"] = json::array({c["name"]});
     for (const char* k : {"action", "errnoRet", "args"})
       if (c.contains(k)) jc[k] = c[k];
     calls.push_back(std::move(jc));
@@ -205,8 +246,7 @@ std::string Clean(std::string p) {
 }  // namespace
 
 Status ValidateContainerConfig(const cri::ContainerConfig& config, const PodView& pod) {
-  if (config.metadata().name().empty())
-    return InvalidArgument("config.metadata.name is required");
+  if (config.metadata().name().empty()) return InvalidArgument("config.metadata.name is required");
   if (config.image().image().empty()) return InvalidArgument("config.image.image is required");
   const auto& sc = config.linux().security_context();
   if (sc.privileged() && !pod.config.linux().security_context().privileged()) {
@@ -400,8 +440,7 @@ Result<BuiltSpec> BuildSpec(const SpecInputs& in) {
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // older kubelets send the string
   bool apparmor = sc.has_apparmor() || !sc.apparmor_profile().empty();
 #pragma GCC diagnostic pop
-  if (apparmor)
-    out.warnings.push_back("apparmor profile ignored: berth does not apply AppArmor");
+  if (apparmor) out.warnings.push_back("apparmor profile ignored: berth does not apply AppArmor");
   if (sc.has_selinux_options())
     out.warnings.push_back("selinux options ignored: berth does not apply SELinux labels");
 
@@ -413,29 +452,41 @@ Result<BuiltSpec> BuildSpec(const SpecInputs& in) {
     if (!user_dests.count(m["destination"].get<std::string>())) mounts.push_back(std::move(m));
   };
   bool priv = sc.privileged();
-  add_default({{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"},
+  add_default({{"destination", "/proc"},
+               {"type", "proc"},
+               {"source", "proc"},
                {"options", {"nosuid", "noexec", "nodev"}}});
-  add_default({{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+  add_default({{"destination", "/dev"},
+               {"type", "tmpfs"},
+               {"source", "tmpfs"},
                {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}});
-  add_default({{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-               {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-                            "gid=5"}}});
-  add_default({{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
+  add_default(
+      {{"destination", "/dev/pts"},
+       {"type", "devpts"},
+       {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}});
+  add_default({{"destination", "/dev/mqueue"},
+               {"type", "mqueue"},
+               {"source", "mqueue"},
                {"options", {"nosuid", "noexec", "nodev"}}});
   json sys_opts = {"nosuid", "noexec", "nodev"};
   sys_opts.push_back(priv ? "rw" : "ro");
-  add_default({{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
-               {"options", sys_opts}});
+  add_default(
+      {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"}, {"options", sys_opts}});
   json cg_opts = {"nosuid", "noexec", "nodev", "relatime"};
   cg_opts.push_back(priv ? "rw" : "ro");
-  add_default({{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
+  add_default({{"destination", "/sys/fs/cgroup"},
+               {"type", "cgroup"},
+               {"source", "cgroup"},
                {"options", cg_opts}});
   if (!pod.shm_path.empty()) {
     add_default(BindMount("/dev/shm", pod.shm_path, false, {"nosuid", "nodev", "noexec"}));
   } else if (pod.host_ipc) {
     add_default(BindMount("/dev/shm", "/dev/shm", false));
   } else {
-    add_default({{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+    add_default({{"destination", "/dev/shm"},
+                 {"type", "tmpfs"},
+                 {"source", "shm"},
                  {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}});
   }
   // The pod's files; read-only when the rootfs is, as containerd does.
@@ -479,10 +530,18 @@ Result<BuiltSpec> BuildSpec(const SpecInputs& in) {
   std::string pid_path;
   bool host_pid = false;
   switch (nsopt.pid()) {
-    case cri::NODE: host_pid = true; break;
-    case cri::POD: host_pid = pod.host_pid; pid_path = pod.pid_ns_path; break;
-    case cri::TARGET: pid_path = in.target_pid_ns_path; break;
-    default: break;  // CONTAINER: a new one
+    case cri::NODE:
+      host_pid = true;
+      break;
+    case cri::POD:
+      host_pid = pod.host_pid;
+      pid_path = pod.pid_ns_path;
+      break;
+    case cri::TARGET:
+      pid_path = in.target_pid_ns_path;
+      break;
+    default:
+      break;  // CONTAINER: a new one
   }
   add_ns("pid", host_pid, pid_path);
   add_ns("network", pod.host_network, pod.netns_path);
@@ -501,9 +560,12 @@ Result<BuiltSpec> BuildSpec(const SpecInputs& in) {
       return InvalidArgument("device " + d.host_path() + " does not exist on the node");
     }
     std::string type;
-    if (S_ISCHR(st.st_mode)) type = "c";
-    else if (S_ISBLK(st.st_mode)) type = "b";
-    else return InvalidArgument("device " + d.host_path() + " is not a character or block device");
+    if (S_ISCHR(st.st_mode))
+      type = "c";
+    else if (S_ISBLK(st.st_mode))
+      type = "b";
+    else
+      return InvalidArgument("device " + d.host_path() + " is not a character or block device");
     std::string perms = d.permissions().empty() ? "rwm" : d.permissions();
     if (perms.find_first_not_of("rwm") != std::string::npos)
       return InvalidArgument("device " + d.host_path() + ": permissions \"" + perms +

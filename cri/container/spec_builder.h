@@ -27,7 +27,7 @@ struct SpecInputs {
   const runtime::v1::ContainerConfig* config = nullptr;  // borrowed
   const PodView* pod = nullptr;                          // borrowed
   const image::ImageConfigInfo* image = nullptr;         // borrowed
-  ResolvedUser user;          // from ResolveUser (the manager reads the image's files)
+  ResolvedUser user;              // from ResolveUser (the manager reads the image's files)
   std::string rootfs = "rootfs";  // root.path, relative to the bundle
   // For pid NamespaceMode TARGET: the target container's pid namespace file.
   std::string target_pid_ns_path;

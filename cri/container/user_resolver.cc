@@ -87,8 +87,10 @@ Status ValidateUserRequest(const runtime::v1::LinuxContainerSecurityContext& sc)
     return InvalidArgument(
         "security_context.run_as_user and run_as_username are mutually exclusive");
   }
-  if (sc.has_run_as_user()) BERTH_RETURN_IF_ERROR(CheckedId(sc.run_as_user().value(), "run_as_user").status());
-  if (sc.has_run_as_group()) BERTH_RETURN_IF_ERROR(CheckedId(sc.run_as_group().value(), "run_as_group").status());
+  if (sc.has_run_as_user())
+    BERTH_RETURN_IF_ERROR(CheckedId(sc.run_as_user().value(), "run_as_user").status());
+  if (sc.has_run_as_group())
+    BERTH_RETURN_IF_ERROR(CheckedId(sc.run_as_group().value(), "run_as_group").status());
   for (int64_t g : sc.supplemental_groups())
     BERTH_RETURN_IF_ERROR(CheckedId(g, "supplemental group").status());
   return OkStatus();
@@ -156,8 +158,7 @@ Result<ResolvedUser> ResolveUser(const runtime::v1::LinuxContainerSecurityContex
         auto it = std::find_if(groups.begin(), groups.end(),
                                [&](const GroupEntry& e) { return e.name == g; });
         if (it == groups.end()) {
-          return InvalidArgument("image user group \"" + g +
-                                 "\" is not in the image's /etc/group");
+          return InvalidArgument("image user group \"" + g + "\" is not in the image's /etc/group");
         }
         r.gid = it->gid;
       }

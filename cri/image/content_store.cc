@@ -82,14 +82,14 @@ Status Writer::Resume() {
 Status Writer::Write(std::string_view data) {
   if (done_) return FailedPrecondition("write to a finished writer for " + expected_.String());
   if (expected_size_ >= 0 && offset_ + static_cast<int64_t>(data.size()) > expected_size_) {
-    return Status(StatusCode::kDataLoss,
-                  "blob " + expected_.String() + ": more data than the expected " +
-                      std::to_string(expected_size_) + " bytes");
+    return Status(StatusCode::kDataLoss, "blob " + expected_.String() +
+                                             ": more data than the expected " +
+                                             std::to_string(expected_size_) + " bytes");
   }
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done,
-                         offset_ + static_cast<int64_t>(done));
+    ssize_t n =
+        ::pwrite(fd_, data.data() + done, data.size() - done, offset_ + static_cast<int64_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, "write " + ingest_path_);
@@ -124,8 +124,7 @@ Status Writer::Commit() {
     return Status(StatusCode::kDataLoss,
                   "blob " + expected_.String() + " failed verification: expected " +
                       std::to_string(expected_size_) + " bytes with digest " + expected_.String() +
-                      ", got " + std::to_string(offset_) + " bytes with digest " +
-                      actual.String());
+                      ", got " + std::to_string(offset_) + " bytes with digest " + actual.String());
   }
   if (::fsync(fd_) != 0) return ErrnoStatus(errno, "fsync " + ingest_path_);
   if (::fchmod(fd_, 0444) != 0) return ErrnoStatus(errno, "chmod " + ingest_path_);
@@ -228,11 +227,10 @@ Result<std::unique_ptr<Writer>> ContentStore::OpenWriter(const Digest& digest, i
 }
 
 Status ContentStore::Put(const Digest& digest, std::string_view data) {
-  auto r = Ensure(digest, static_cast<int64_t>(data.size()),
-                  [&](Writer& w) {
-                    BERTH_RETURN_IF_ERROR(w.Reset());
-                    return w.Write(data);
-                  });
+  auto r = Ensure(digest, static_cast<int64_t>(data.size()), [&](Writer& w) {
+    BERTH_RETURN_IF_ERROR(w.Reset());
+    return w.Write(data);
+  });
   return r.status();
 }
 

@@ -67,8 +67,7 @@ class Writer {
 
  private:
   friend class ContentStore;
-  Writer(const ContentStore* store, Digest expected, int64_t size, std::string ingest_path,
-         int fd);
+  Writer(const ContentStore* store, Digest expected, int64_t size, std::string ingest_path, int fd);
   Status Resume();
 
   const ContentStore* store_;

@@ -25,8 +25,10 @@ Status CheckConfig(const std::string& json_text, const ImageManifest& m) {
   }
   size_t n = (*rootfs)["diff_ids"].size();
   if (n != m.layers.size()) {
-    return InvalidArgument("image config lists " + std::to_string(n) + " layers (diff_ids) but "
-                           "the manifest has " + std::to_string(m.layers.size()));
+    return InvalidArgument("image config lists " + std::to_string(n) +
+                           " layers (diff_ids) but "
+                           "the manifest has " +
+                           std::to_string(m.layers.size()));
   }
   return OkStatus();
 }
@@ -84,10 +86,10 @@ Result<ResolvedImage> Fetcher::FetchFrom(registry::RepositoryClient& client, con
     auto m = client.GetManifest(chosen->digest.String());
     if (!m.ok()) return m.status();
     if (static_cast<int64_t>(m->body.size()) != chosen->size) {
-      return Status(StatusCode::kDataLoss,
-                    "manifest " + chosen->digest.String() + " is " +
-                        std::to_string(m->body.size()) + " bytes; the index says " +
-                        std::to_string(chosen->size));
+      return Status(StatusCode::kDataLoss, "manifest " + chosen->digest.String() + " is " +
+                                               std::to_string(m->body.size()) +
+                                               " bytes; the index says " +
+                                               std::to_string(chosen->size));
     }
     auto p = ParseManifest(m->body, m->media_type.empty() ? chosen->media_type : m->media_type);
     if (!p.ok()) return p.status().Wrap("manifest " + chosen->digest.String());

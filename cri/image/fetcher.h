@@ -55,10 +55,10 @@ struct FetchOptions {
 
 struct ResolvedImage {
   Reference reference;
-  Digest index_digest;      // valid when the reference resolved to an index
-  Digest manifest_digest;   // the platform's image manifest
+  Digest index_digest;     // valid when the reference resolved to an index
+  Digest manifest_digest;  // the platform's image manifest
   std::string manifest_media_type;
-  Digest config_digest;     // the image id
+  Digest config_digest;  // the image id
   std::string config_json;
   std::vector<Descriptor> layers;
   std::string repo_digest;  // "docker.io/library/busybox@sha256:…" (of what the tag points to)

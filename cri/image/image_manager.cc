@@ -36,10 +36,13 @@ bool AllHex(const std::string& s) {
 
 PullLayerState::State MapFetchState(LayerProgress::State s) {
   switch (s) {
-    case LayerProgress::State::kWaiting: return PullLayerState::kWaiting;
-    case LayerProgress::State::kDownloading: return PullLayerState::kDownloading;
+    case LayerProgress::State::kWaiting:
+      return PullLayerState::kWaiting;
+    case LayerProgress::State::kDownloading:
+      return PullLayerState::kDownloading;
     case LayerProgress::State::kDone:
-    case LayerProgress::State::kAlreadyExists: return PullLayerState::kDownloading;
+    case LayerProgress::State::kAlreadyExists:
+      return PullLayerState::kDownloading;
   }
   return PullLayerState::kUnknown;
 }
@@ -47,8 +50,8 @@ PullLayerState::State MapFetchState(LayerProgress::State s) {
 std::string FlightKey(const Reference& ref, const registry::AuthConfig& a) {
   // Pulls with different credentials must not share an outcome (one may be refused).
   return ref.String() + "\n" +
-         DigestOf(a.username + "\n" + a.password + "\n" + a.auth + "\n" + a.identity_token +
-                  "\n" + a.registry_token)
+         DigestOf(a.username + "\n" + a.password + "\n" + a.auth + "\n" + a.identity_token + "\n" +
+                  a.registry_token)
              .String();
 }
 
@@ -83,7 +86,8 @@ ImageManager::~ImageManager() = default;
 
 std::string ImageManager::SnapshotterProblem() const {
   if (plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, options_.snapshotter)) return "";
-  return "snapshotter plugin \"" + options_.snapshotter + "\" (" BERTH_PLUGIN_TYPE_SNAPSHOTTER
+  return "snapshotter plugin \"" + options_.snapshotter +
+         "\" (" BERTH_PLUGIN_TYPE_SNAPSHOTTER
          ") is not loaded: images cannot be unpacked (see berthctl plugins and the "
          "\"snapshotter\" key of the berthd config)";
 }
@@ -97,9 +101,9 @@ Result<SnapshotterClient> ImageManager::Snapshotter() const {
 bool ImageManager::IsPinned(const ImageRecord& r) const {
   if (r.pinned) return true;
   const std::string& s = options_.sandbox_image;
-  return !s.empty() && (std::find(r.repo_tags.begin(), r.repo_tags.end(), s) != r.repo_tags.end() ||
-                        std::find(r.repo_digests.begin(), r.repo_digests.end(), s) !=
-                            r.repo_digests.end());
+  return !s.empty() &&
+         (std::find(r.repo_tags.begin(), r.repo_tags.end(), s) != r.repo_tags.end() ||
+          std::find(r.repo_digests.begin(), r.repo_digests.end(), s) != r.repo_digests.end());
 }
 
 Result<std::string> ImageManager::ConfigJson(const std::string& id) const {
@@ -152,7 +156,8 @@ Result<ImageRecord> ImageManager::DoPull(const Reference& ref, const registry::A
     return s;
   };
   // Check before downloading anything, so a missing plugin does not cost a download.
-  if (auto snap = Snapshotter(); !snap.ok()) return fail(snap.status().Wrap("pull " + ref.String()));
+  if (auto snap = Snapshotter(); !snap.ok())
+    return fail(snap.status().Wrap("pull " + ref.String()));
 
   FetchOptions opts;
   opts.max_parallel = options_.max_parallel_downloads;
@@ -168,8 +173,8 @@ Result<ImageRecord> ImageManager::DoPull(const Reference& ref, const registry::A
     pipeline.reset();  // an earlier endpoint's pipeline: cancelled and joined
     pipeline = std::make_unique<UnpackPipeline>(
         layers, config_json,
-        [this, layers, diff_ids = cfg->diff_ids, entry](const UnpackPipeline::WaitFn& wait)
-            -> Result<std::vector<std::string>> {
+        [this, layers, diff_ids = cfg->diff_ids,
+         entry](const UnpackPipeline::WaitFn& wait) -> Result<std::vector<std::string>> {
           auto snap = Snapshotter();
           if (!snap.ok()) return snap.status();
           return UnpackLayers(*snap, layers, diff_ids, entry, wait);
@@ -178,8 +183,7 @@ Result<ImageRecord> ImageManager::DoPull(const Reference& ref, const registry::A
   opts.progress = [&](const LayerProgress& p) {
     if (config_digest.empty()) config_digest = p.digest.String();
     if (p.digest.String() == config_digest) return;
-    if (p.state == LayerProgress::State::kDone ||
-        p.state == LayerProgress::State::kAlreadyExists) {
+    if (p.state == LayerProgress::State::kDone || p.state == LayerProgress::State::kAlreadyExists) {
       std::lock_guard lock(pipeline_mu);
       if (pipeline) pipeline->MarkReady(p.digest);
     }
@@ -292,9 +296,9 @@ Result<std::vector<std::string>> ImageManager::UnpackLayers(
     if (!stats.ok()) return discard(stats.status());
     if (!released.ok()) return discard(released);
     if (stats->diff_id != diff_ids[i]) {
-      return discard(Status(StatusCode::kDataLoss,
-                            "uncompressed content has diff_id " + stats->diff_id +
-                                " but the image config says " + diff_ids[i]));
+      return discard(
+          Status(StatusCode::kDataLoss, "uncompressed content has diff_id " + stats->diff_id +
+                                            " but the image config says " + diff_ids[i]));
     }
     Status c = snap.Commit(chain[i], key);
     if (c.code() == StatusCode::kAlreadyExists) {

@@ -5,10 +5,11 @@
 // are thin adapters over it.
 //
 // Pull pipeline: Fetcher (parallel, verified, single-flight per blob) → for each layer, lowest
-// first, as soon as its blob is complete (UnpackPipeline: unpack overlaps the download): skip when its chain id is already committed; else Prepare(tmp-unpack-…, parent chain
-// id) → LayerUnpacker into the snapshot (overlay upperdir or mounted dir, layer_mount.h) →
-// diff_id check → Commit(chain id). The image record is written last, so an image is visible
-// only once complete. Concurrent pulls of one reference share one pull.
+// first, as soon as its blob is complete (UnpackPipeline: unpack overlaps the download): skip when
+// its chain id is already committed; else Prepare(tmp-unpack-…, parent chain id) → LayerUnpacker
+// into the snapshot (overlay upperdir or mounted dir, layer_mount.h) → diff_id check → Commit(chain
+// id). The image record is written last, so an image is visible only once complete. Concurrent
+// pulls of one reference share one pull.
 //
 // Crash safety / garbage collection: every operation that creates content or snapshots counts as
 // "active"; GC (unreferenced blobs, ingests, chain-id snapshots and tmp-unpack-* snapshots of

@@ -79,9 +79,10 @@ Status ImageManager::CollectGarbageLocked() {
   auto content = content_->GarbageCollect(keep_blobs);
   if (!content.ok()) return content.status().Wrap("content garbage collection");
   if (content->blobs_removed || content->ingests_removed) {
-    logger_.Info("content garbage collected", {{"blobs", content->blobs_removed},
-                                               {"bytes", static_cast<long long>(content->bytes_removed)},
-                                               {"ingests", content->ingests_removed}});
+    logger_.Info("content garbage collected",
+                 {{"blobs", content->blobs_removed},
+                  {"bytes", static_cast<long long>(content->bytes_removed)},
+                  {"ingests", content->ingests_removed}});
   }
 
   Status first;
@@ -124,8 +125,8 @@ Status ImageManager::CollectGarbageLocked() {
         }
         Status s = snap.Remove(*it);
         if (!s.ok() && s.code() != StatusCode::kNotFound) {
-          logger_.Warn("cannot remove snapshot", {{"snapshotter", h->name()}, {"key", *it},
-                                                  {"error", s.message()}});
+          logger_.Warn("cannot remove snapshot",
+                       {{"snapshotter", h->name()}, {"key", *it}, {"error", s.message()}});
           if (first.ok()) first = s;
           it = candidates.erase(it);
           continue;
@@ -137,7 +138,8 @@ Status ImageManager::CollectGarbageLocked() {
       }
     }
     if (removed) {
-      logger_.Info("snapshots garbage collected", {{"snapshotter", h->name()}, {"removed", removed}});
+      logger_.Info("snapshots garbage collected",
+                   {{"snapshotter", h->name()}, {"removed", removed}});
     }
   }
   return first;

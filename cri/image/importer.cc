@@ -84,8 +84,10 @@ Status ExtractArchive(const std::string& path, const std::string& dir) {
     ~Closer() { archive_read_free(a); }
   } closer{a};
   if (archive_read_open_filename(a, path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    return InvalidArgument(path + " is not an OCI layout directory, OCI layout tar or docker-save "
-                           "tar: " + archive_error_string(a));
+    return InvalidArgument(path +
+                           " is not an OCI layout directory, OCI layout tar or docker-save "
+                           "tar: " +
+                           archive_error_string(a));
   }
   std::map<std::string, std::string> links;  // link name → target name (cleaned)
   int entries = 0;
@@ -106,12 +108,12 @@ Status ExtractArchive(const std::string& path, const std::string& dir) {
                              "\" has an absolute or escaping path");
     }
     if (type == AE_IFLNK || archive_entry_hardlink(e)) {
-      const char* t = archive_entry_hardlink(e) ? archive_entry_hardlink(e)
-                                                 : archive_entry_symlink(e);
+      const char* t =
+          archive_entry_hardlink(e) ? archive_entry_hardlink(e) : archive_entry_symlink(e);
       std::string target = t ? std::string(t) : "";
-      std::string resolved =
-          archive_entry_hardlink(e) ? CleanName(target)
-                                    : CleanName(fs::path(name).parent_path().string() + "/" + target);
+      std::string resolved = archive_entry_hardlink(e)
+                                 ? CleanName(target)
+                                 : CleanName(fs::path(name).parent_path().string() + "/" + target);
       if (!resolved.empty()) links[name] = resolved;
       continue;
     }
@@ -187,7 +189,8 @@ std::string NameFromAnnotations(const json& desc, const std::string& fallback) {
       auto r = ParseReference(c->get<std::string>());
       if (r.ok()) return r->String();
     }
-    if (auto c = ann->find("org.opencontainers.image.ref.name"); c != ann->end() && c->is_string()) {
+    if (auto c = ann->find("org.opencontainers.image.ref.name");
+        c != ann->end() && c->is_string()) {
       std::string v = c->get<std::string>();
       // A bare tag ("latest") names no repository; a full reference does.
       if (v.find('/') != std::string::npos || v.find(':') != std::string::npos) {
@@ -211,12 +214,11 @@ Result<std::vector<LocalImage>> ImportOciLayout(const std::string& dir, const st
   std::vector<LocalImage> out;
   std::map<std::string, size_t> by_manifest;  // manifest digest → index in out
   for (const json& entry : index["manifests"]) {
-    auto parsed_top = ParseManifest(
-        json{{"schemaVersion", 2},
-             {"mediaType", "application/vnd.oci.image.index.v1+json"},
-             {"manifests", json::array({entry})}}
-            .dump(),
-        "");
+    auto parsed_top = ParseManifest(json{{"schemaVersion", 2},
+                                         {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                                         {"manifests", json::array({entry})}}
+                                        .dump(),
+                                    "");
     if (!parsed_top.ok()) return parsed_top.status().Wrap("OCI layout index.json");
     Descriptor desc = std::get<ImageIndex>(*parsed_top).manifests[0];
     LocalImage img;
@@ -310,17 +312,17 @@ Result<std::vector<LocalImage>> ImportDockerSave(const std::string& dir, const s
       Descriptor d{"application/vnd.docker.image.rootfs.diff.tar", *digest,
                    static_cast<int64_t>(size), std::nullopt};
       img.layers.push_back(d);
-      layers.push_back({{"mediaType", d.media_type}, {"digest", d.digest.String()},
-                        {"size", d.size}});
+      layers.push_back(
+          {{"mediaType", d.media_type}, {"digest", d.digest.String()}, {"size", d.size}});
     }
-    std::string manifest =
-        json{{"schemaVersion", 2},
-             {"mediaType", std::string(media_type::kDockerManifest)},
-             {"config", {{"mediaType", std::string(media_type::kDockerConfig)},
-                         {"digest", img.config_digest.String()},
-                         {"size", cfg->size()}}},
-             {"layers", layers}}
-            .dump();
+    std::string manifest = json{
+        {"schemaVersion", 2},
+        {"mediaType", std::string(media_type::kDockerManifest)},
+        {"config",
+         {{"mediaType", std::string(media_type::kDockerConfig)},
+          {"digest", img.config_digest.String()},
+          {"size", cfg->size()}}},
+        {"layers", layers}}.dump();
     img.manifest_digest = DigestOf(manifest);
     img.manifest_size = static_cast<int64_t>(manifest.size());
     BERTH_RETURN_IF_ERROR(store.Put(img.manifest_digest, manifest));
@@ -342,7 +344,8 @@ Result<std::vector<LocalImage>> ImportDir(const std::string& dir, const std::str
                                           const std::string& shown) {
   if (fs::exists(dir + "/index.json")) return ImportOciLayout(dir, name, store, platform);
   if (fs::exists(dir + "/manifest.json")) return ImportDockerSave(dir, name, store);
-  return InvalidArgument(shown + " is not an OCI layout (no index.json) nor a docker-save "
+  return InvalidArgument(shown +
+                         " is not an OCI layout (no index.json) nor a docker-save "
                          "archive (no manifest.json)");
 }
 

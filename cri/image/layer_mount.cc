@@ -20,14 +20,22 @@ struct MountFlags {
 MountFlags ParseOptions(const plugin::v1::Mount& m) {
   MountFlags f;
   for (const std::string& o : m.options()) {
-    if (o == "ro") f.flags |= MS_RDONLY;
-    else if (o == "rw") continue;
-    else if (o == "bind") f.flags |= MS_BIND;
-    else if (o == "rbind") f.flags |= MS_BIND | MS_REC;
-    else if (o == "nosuid") f.flags |= MS_NOSUID;
-    else if (o == "nodev") f.flags |= MS_NODEV;
-    else if (o == "noexec") f.flags |= MS_NOEXEC;
-    else f.data += (f.data.empty() ? "" : ",") + o;
+    if (o == "ro")
+      f.flags |= MS_RDONLY;
+    else if (o == "rw")
+      continue;
+    else if (o == "bind")
+      f.flags |= MS_BIND;
+    else if (o == "rbind")
+      f.flags |= MS_BIND | MS_REC;
+    else if (o == "nosuid")
+      f.flags |= MS_NOSUID;
+    else if (o == "nodev")
+      f.flags |= MS_NODEV;
+    else if (o == "noexec")
+      f.flags |= MS_NOEXEC;
+    else
+      f.data += (f.data.empty() ? "" : ",") + o;
   }
   if (m.type() == "bind") f.flags |= MS_BIND;
   return f;
@@ -40,7 +48,8 @@ Result<UnpackTarget> AcquireUnpackTarget(const std::vector<plugin::v1::Mount>& m
   if (mounts.empty()) return Internal("snapshotter returned no mounts for an unpack");
   if (mounts.size() == 1 && mounts[0].type() == "overlay") {
     for (const std::string& o : mounts[0].options()) {
-      if (o.rfind("upperdir=", 0) == 0) return UnpackTarget{o.substr(9), WhiteoutMode::kOverlay, ""};
+      if (o.rfind("upperdir=", 0) == 0)
+        return UnpackTarget{o.substr(9), WhiteoutMode::kOverlay, ""};
     }
   }
   if (mounts.size() == 1 && mounts[0].type() == "bind") {

@@ -79,11 +79,16 @@ Platform HostPlatform() {
   struct utsname u;
   std::string m = ::uname(&u) == 0 ? u.machine : "";
   Platform p{"linux", m, ""};
-  if (m == "x86_64") p.architecture = "amd64";
-  else if (m == "aarch64" || m == "arm64") p = {"linux", "arm64", "v8"};
-  else if (m == "i386" || m == "i686") p.architecture = "386";
-  else if (m.rfind("armv", 0) == 0) p = {"linux", "arm", "v" + m.substr(4, 1)};
-  else if (m == "ppc64le") p.architecture = "ppc64le";
+  if (m == "x86_64")
+    p.architecture = "amd64";
+  else if (m == "aarch64" || m == "arm64")
+    p = {"linux", "arm64", "v8"};
+  else if (m == "i386" || m == "i686")
+    p.architecture = "386";
+  else if (m.rfind("armv", 0) == 0)
+    p = {"linux", "arm", "v" + m.substr(4, 1)};
+  else if (m == "ppc64le")
+    p.architecture = "ppc64le";
   return p;
 }
 
@@ -127,9 +132,9 @@ bool IsSupportedLayerType(std::string_view t) {
 
 Result<ParsedManifest> ParseManifest(std::string_view body, std::string_view content_type) {
   if (static_cast<int64_t>(body.size()) > kMaxManifestSize) {
-    return Status(StatusCode::kResourceExhausted,
-                  "manifest is " + std::to_string(body.size()) + " bytes; the limit is " +
-                      std::to_string(kMaxManifestSize));
+    return Status(StatusCode::kResourceExhausted, "manifest is " + std::to_string(body.size()) +
+                                                      " bytes; the limit is " +
+                                                      std::to_string(kMaxManifestSize));
   }
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
@@ -137,8 +142,9 @@ Result<ParsedManifest> ParseManifest(std::string_view body, std::string_view con
   }
   int64_t schema = j.value("schemaVersion", int64_t{0});
   if (schema == 1) {
-    return Unimplemented("Docker schema 1 manifests are not supported (the image must be "
-                         "re-pushed with a current client)");
+    return Unimplemented(
+        "Docker schema 1 manifests are not supported (the image must be "
+        "re-pushed with a current client)");
   }
   std::string type(BareType(content_type));
   std::string doc_type = j.value("mediaType", "");
@@ -146,9 +152,12 @@ Result<ParsedManifest> ParseManifest(std::string_view body, std::string_view con
     // Content-Type absent or generic ("application/json", "application/octet-stream"): the
     // document says what it is; OCI allows an index/manifest without mediaType, so infer from
     // its shape as a last resort.
-    if (!doc_type.empty()) type = doc_type;
-    else if (j.contains("manifests")) type = media_type::kOciIndex;
-    else if (j.contains("config")) type = media_type::kOciManifest;
+    if (!doc_type.empty())
+      type = doc_type;
+    else if (j.contains("manifests"))
+      type = media_type::kOciIndex;
+    else if (j.contains("config"))
+      type = media_type::kOciManifest;
   }
   if (!doc_type.empty() && doc_type != type) {
     return InvalidArgument("manifest mediaType \"" + doc_type + "\" contradicts Content-Type \"" +
@@ -188,8 +197,10 @@ Result<ParsedManifest> ParseManifest(std::string_view body, std::string_view con
       auto d = ParseDescriptor((*l)[i], "layers[" + std::to_string(i) + "]");
       if (!d.ok()) return d.status().Wrap("manifest");
       if (!IsSupportedLayerType(d->media_type)) {
-        return Unimplemented("manifest: layers[" + std::to_string(i) + "] has unsupported media "
-                             "type \"" + d->media_type + "\"");
+        return Unimplemented("manifest: layers[" + std::to_string(i) +
+                             "] has unsupported media "
+                             "type \"" +
+                             d->media_type + "\"");
       }
       man.layers.push_back(*d);
     }
@@ -214,14 +225,14 @@ Result<Descriptor> SelectPlatform(const ImageIndex& index, const Platform& want)
         best_arm = v;
         compatible = &d;
       }
-    } else if (!compatible && (p.variant.empty() || want.variant.empty() ||
-                               want.architecture == "amd64")) {
+    } else if (!compatible &&
+               (p.variant.empty() || want.variant.empty() || want.architecture == "amd64")) {
       compatible = &d;
     }
   }
   if (compatible) return *compatible;
-  return NotFound("no manifest for platform " + want.String() + " in the index (it has: " +
-                  (available.empty() ? "none" : available) + ")");
+  return NotFound("no manifest for platform " + want.String() +
+                  " in the index (it has: " + (available.empty() ? "none" : available) + ")");
 }
 
 }  // namespace berth::image

@@ -19,7 +19,14 @@ namespace berth::image {
 
 struct PullLayerState {
   // Numbered as berth.v1.LayerProgress.State.
-  enum State { kUnknown = 0, kWaiting = 1, kDownloading = 2, kUnpacking = 3, kDone = 4, kFailed = 5 };
+  enum State {
+    kUnknown = 0,
+    kWaiting = 1,
+    kDownloading = 2,
+    kUnpacking = 3,
+    kDone = 4,
+    kFailed = 5
+  };
   std::string digest;
   int64_t size = 0;
   int64_t downloaded = 0;

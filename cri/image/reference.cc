@@ -117,7 +117,8 @@ Result<Reference> ParseReference(std::string_view text) {
   };
   if (text.empty()) return fail("reference is empty");
   for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c)) || !std::isprint(static_cast<unsigned char>(c))) {
+    if (std::isspace(static_cast<unsigned char>(c)) ||
+        !std::isprint(static_cast<unsigned char>(c))) {
       return fail("contains whitespace or control characters");
     }
   }
@@ -156,7 +157,8 @@ Result<Reference> ParseReference(std::string_view text) {
     std::string_view first = rest.substr(0, slash);
     if (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
         HasUpper(first)) {
-      if (!ValidDomain(first)) return fail("invalid registry domain \"" + std::string(first) + "\"");
+      if (!ValidDomain(first))
+        return fail("invalid registry domain \"" + std::string(first) + "\"");
       domain = std::string(first);
       remainder = rest.substr(slash + 1);
     }
@@ -188,8 +190,7 @@ Result<Reference> ParseReference(std::string_view text) {
   ref.domain = std::move(domain);
   ref.path = std::move(path);
   if (ref.Name().size() > kMaxNameLength) {
-    return fail("repository name is longer than " + std::to_string(kMaxNameLength) +
-                " characters");
+    return fail("repository name is longer than " + std::to_string(kMaxNameLength) + " characters");
   }
   if (ref.tag.empty() && !ref.digest.valid()) ref.tag = "latest";
   return ref;

@@ -3,7 +3,8 @@
 namespace berth::image {
 
 UnpackPipeline::UnpackPipeline(std::vector<Descriptor> layers, std::string config_json, RunFn run)
-    : layers_(std::move(layers)), config_json_(std::move(config_json)),
+    : layers_(std::move(layers)),
+      config_json_(std::move(config_json)),
       ready_(layers_.size(), false) {
   thread_ = std::thread([this, run = std::move(run)] {
     auto r = run([this](size_t i) { return WaitFor(i); });
@@ -27,7 +28,8 @@ void UnpackPipeline::MarkReady(const Digest& digest) {
 
 void UnpackPipeline::Cancel(Status why) {
   std::lock_guard lock(mu_);
-  if (cancelled_.ok()) cancelled_ = why.ok() ? Status(StatusCode::kCancelled, "pull cancelled") : std::move(why);
+  if (cancelled_.ok())
+    cancelled_ = why.ok() ? Status(StatusCode::kCancelled, "pull cancelled") : std::move(why);
   cv_.notify_all();
 }
 

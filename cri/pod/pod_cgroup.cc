@@ -7,11 +7,11 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
-#include <chrono>
 #include <map>
 #include <sstream>
 
@@ -23,7 +23,7 @@ namespace {
 constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
 // v1 hierarchies a pod gets a directory in. cpuset is left to the runtime: a new cpuset cgroup
 // is unusable until cpus/mems are copied into it, which the shim does for its containers.
-constexpr const char* kV1Controllers[] = {"cpu", "cpuacct", "memory", "pids",
+constexpr const char* kV1Controllers[] = {"cpu",   "cpuacct", "memory",  "pids",
                                           "blkio", "devices", "freezer", "hugetlb"};
 
 bool IsDir(const std::string& p) {
@@ -102,8 +102,7 @@ Result<std::string> NormalizeCgroupParent(const std::string& parent) {
   return p;
 }
 
-std::vector<std::string> PlanPodCgroup(const std::string& parent,
-                                       const std::string& cgroup_root) {
+std::vector<std::string> PlanPodCgroup(const std::string& parent, const std::string& cgroup_root) {
   std::vector<std::string> missing;
   for (const std::string& h : Hierarchies(cgroup_root)) {
     std::string dir = h;

@@ -2,8 +2,8 @@
 // The infra process of a pod that shares one PID namespace between its containers (CRI
 // NamespaceMode POD): berth-pause as PID 1 of a new PID namespace, a child of berthd (cloned
 // directly, not through a runtime plugin: it runs no image code) in its own session, so it
-// survives a SIGKILL of berthd. Identified by pid + start time (so a recycled pid is never mistaken for
-// it). Containers join /proc/<pid>/ns/pid.
+// survives a SIGKILL of berthd. Identified by pid + start time (so a recycled pid is never mistaken
+// for it). Containers join /proc/<pid>/ns/pid.
 //
 // Free functions, callable from any thread.
 

@@ -119,9 +119,15 @@ void FillPorts(const runtime::v1::PodSandboxConfig& c,
   for (const auto& p : c.port_mappings()) {
     pv1::PortMapping* pm = out->Add();
     switch (p.protocol()) {
-      case runtime::v1::UDP: pm->set_protocol("udp"); break;
-      case runtime::v1::SCTP: pm->set_protocol("sctp"); break;
-      default: pm->set_protocol("tcp"); break;
+      case runtime::v1::UDP:
+        pm->set_protocol("udp");
+        break;
+      case runtime::v1::SCTP:
+        pm->set_protocol("sctp");
+        break;
+      default:
+        pm->set_protocol("tcp");
+        break;
     }
     pm->set_container_port(p.container_port());
     pm->set_host_port(p.host_port());
@@ -145,7 +151,9 @@ Result<std::unique_ptr<PodManager>> PodManager::Open(PodManagerOptions options,
 
 PodManager::PodManager(PodManagerOptions options, const PluginHost& plugins,
                        const RuntimeHandlers& handlers, Logger logger)
-    : options_(std::move(options)), plugins_(plugins), handlers_(handlers),
+    : options_(std::move(options)),
+      plugins_(plugins),
+      handlers_(handlers),
       logger_(std::move(logger)) {
   if (options_.pause_path.empty()) options_.pause_path = DefaultPausePath();
 }
@@ -196,8 +204,8 @@ Result<std::string> PodManager::Run(const runtime::v1::PodSandboxConfig& config,
     std::lock_guard<std::mutex> l(mu_);
     auto it = names_.find(key);
     if (it != names_.end()) {
-      return AlreadyExists("pod sandbox name \"" + key + "\" is already used by pod " +
-                           it->second + "; remove that pod first or raise the attempt number");
+      return AlreadyExists("pod sandbox name \"" + key + "\" is already used by pod " + it->second +
+                           "; remove that pod first or raise the attempt number");
     }
     names_[key] = *id;
   }
@@ -330,8 +338,8 @@ Status PodManager::SetupNetwork(PodRecord& r) {
     // The plugin undoes a failed Setup itself (network.proto); a Teardown on top is harmless
     // and covers plugins that do not, but its failure must not keep the pod's remains alive.
     if (Status t = TeardownNetwork(r); !t.ok()) {
-      logger_.Warn("teardown after failed network setup", {{"pod", r.view.id},
-                                                           {"error", t.message()}});
+      logger_.Warn("teardown after failed network setup",
+                   {{"pod", r.view.id}, {"error", t.message()}});
     }
     r.network_active = false;
     return resp.status().Wrap("network setup of pod " + r.view.id);
@@ -553,8 +561,8 @@ Result<PodCgroupStats> PodManager::Stats(const std::string& id_or_prefix) const 
 }
 
 void PodManager::OnTaskExit(const plugin::v1::TaskExitEvent& event) {
-  logger_.Debug("exit event for no known task", {{"id", event.id()},
-                                                 {"exit_status", event.exit_status()}});
+  logger_.Debug("exit event for no known task",
+                {{"id", event.id()}, {"exit_status", event.exit_status()}});
 }
 
 // ---- recovery ----

@@ -42,7 +42,7 @@ struct PodManagerOptions {
   std::string state;           // berthd's runtime state: namespaces/files in <state>/pods
   std::string network_plugin;  // io.berth.network.v1 plugin for pods without host networking
   std::string cgroup_root = "/sys/fs/cgroup";
-  std::string pause_path;      // berth-pause (pod_infra.h); empty: next to the berthd binary
+  std::string pause_path;  // berth-pause (pod_infra.h); empty: next to the berthd binary
 };
 
 class PodManager {
@@ -59,7 +59,8 @@ class PodManager {
 
   // Creates a pod; returns its id. INVALID_ARGUMENT for bad input, NOT_FOUND for an unknown
   // runtime handler, ALREADY_EXISTS for a (name, namespace, uid, attempt) in use,
-  // FAILED_PRECONDITION when the network plugin is not loaded; otherwise the failing step's error, with nothing left behind.
+  // FAILED_PRECONDITION when the network plugin is not loaded; otherwise the failing step's error,
+  // with nothing left behind.
   Result<std::string> Run(const runtime::v1::PodSandboxConfig& config,
                           const std::string& runtime_handler);
   // Stops the pod's containers, tears its network down and releases its network namespace;

@@ -92,8 +92,7 @@ Status CheckNamespaces(const runtime::v1::NamespaceOption& ns) {
     return InvalidArgument(
         "namespace_options.pid: TARGET applies to containers, not to a pod sandbox");
   }
-  if (ns.has_userns_options() &&
-      ns.userns_options().mode() != NamespaceMode::NODE) {
+  if (ns.has_userns_options() && ns.userns_options().mode() != NamespaceMode::NODE) {
     return Unimplemented(
         "namespace_options.userns_options: user namespaces are not supported by berth yet "
         "(the runtime handlers report user_namespaces=false); use mode NODE");
@@ -105,8 +104,9 @@ Status CheckNamespaces(const runtime::v1::NamespaceOption& ns) {
 
 Status ValidatePodSysctl(const std::string& name, const std::string& value, bool host_network,
                          bool host_ipc) {
-  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-/") !=
-                          std::string::npos || name.find("..") != std::string::npos) {
+  if (name.empty() ||
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-/") != std::string::npos ||
+      name.find("..") != std::string::npos) {
     return InvalidArgument("sysctls: \"" + name + "\" is not a sysctl name");
   }
   if (value.find_first_of(std::string("\n\0", 2)) != std::string::npos) {

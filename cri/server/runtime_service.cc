@@ -11,9 +11,8 @@ constexpr char kCriApiVersion[] = "v1";
 constexpr char kKubeletRuntimeApiVersion[] = "0.1.0";
 
 bool HasUsablePlugin(const std::vector<PluginRecord>& plugins, std::string_view type) {
-  return std::any_of(plugins.begin(), plugins.end(), [&](const PluginRecord& p) {
-    return p.type == type && p.status == "ok";
-  });
+  return std::any_of(plugins.begin(), plugins.end(),
+                     [&](const PluginRecord& p) { return p.type == type && p.status == "ok"; });
 }
 
 void AddCondition(runtime::v1::RuntimeStatus* status, const std::string& type, bool ready,
@@ -32,8 +31,8 @@ void AddCondition(runtime::v1::RuntimeStatus* status, const std::string& type, b
 nlohmann::json PluginsToJson(const std::vector<PluginRecord>& plugins) {
   nlohmann::json out = nlohmann::json::array();
   for (const PluginRecord& p : plugins) {
-    nlohmann::json j = {{"type", p.type},     {"name", p.name},     {"version", p.version},
-                        {"path", p.path},     {"status", p.status}, {"requires", p.requirements}};
+    nlohmann::json j = {{"type", p.type}, {"name", p.name},     {"version", p.version},
+                        {"path", p.path}, {"status", p.status}, {"requires", p.requirements}};
     if (!p.error.empty()) j["error"] = p.error;
     out.push_back(std::move(j));
   }
@@ -57,8 +56,7 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
   bool has_runtime = HasUsablePlugin(plugins, "io.berth.runtime.v1");
   // Containers need their image unpacked by the configured snapshotter, too.
   bool has_snapshotter = std::any_of(plugins.begin(), plugins.end(), [&](const PluginRecord& p) {
-    return p.type == "io.berth.snapshotter.v1" && p.name == config_.snapshotter &&
-           p.status == "ok";
+    return p.type == "io.berth.snapshotter.v1" && p.name == config_.snapshotter && p.status == "ok";
   });
   if (!has_runtime || has_snapshotter) {
     AddCondition(status, "RuntimeReady", has_runtime, "NoRuntimePlugin",

@@ -155,7 +155,8 @@ grpc::Status RuntimeService::GetContainerEvents(
         ps->set_runtime_handler(pod->runtime_handler);
       }
     }
-    for (auto& s : containers_->PodStatuses(ev.pod_id)) *out.add_containers_statuses() = std::move(s);
+    for (auto& s : containers_->PodStatuses(ev.pod_id))
+      *out.add_containers_statuses() = std::move(s);
     if (!writer->Write(out)) break;
   }
   return grpc::Status::OK;

@@ -84,8 +84,8 @@ grpc::Status RuntimeService::ListPodSandboxMetrics(grpc::ServerContext*,
             s->timestamp_unix_nano, labels);
         Add(&metrics, kDescriptors[2].name, cri::GAUGE, s->memory_usage_bytes,
             s->timestamp_unix_nano, labels);
-        Add(&metrics, kDescriptors[3].name, cri::GAUGE, s->memory_rss_bytes,
-            s->timestamp_unix_nano, labels);
+        Add(&metrics, kDescriptors[3].name, cri::GAUGE, s->memory_rss_bytes, s->timestamp_unix_nano,
+            labels);
       }
     }
     for (auto& m : metrics) *pm->add_metrics() = std::move(m);

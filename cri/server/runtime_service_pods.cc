@@ -43,8 +43,10 @@ nlohmann::json VerboseInfo(const PodView& v) {
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(v.config, &config, opts);
-  nlohmann::json ns = {{"network", v.netns_path}, {"ipc", v.ipc_ns_path},
-                       {"uts", v.uts_ns_path},    {"pid", v.pid_ns_path}};
+  nlohmann::json ns = {{"network", v.netns_path},
+                       {"ipc", v.ipc_ns_path},
+                       {"uts", v.uts_ns_path},
+                       {"pid", v.pid_ns_path}};
   return {{"pid", v.infra_pid},  // berth-pause, only with a shared PID namespace
           {"netNamespacePath", v.netns_path},
           {"netNamespaceClosed", v.host_network || !IsNamespaceMount(v.netns_path)},
@@ -171,9 +173,9 @@ grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status RuntimeService::ListPodSandboxStats(
-    grpc::ServerContext*, const runtime::v1::ListPodSandboxStatsRequest* req,
-    runtime::v1::ListPodSandboxStatsResponse* resp) {
+grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*,
+                                                 const runtime::v1::ListPodSandboxStatsRequest* req,
+                                                 runtime::v1::ListPodSandboxStatsResponse* resp) {
   if (pods_ == nullptr) return NoPods();
   const auto& f = req->filter();
   for (const PodView& v : pods_->List()) {
@@ -188,9 +190,9 @@ grpc::Status RuntimeService::ListPodSandboxStats(
   return grpc::Status::OK;
 }
 
-grpc::Status RuntimeService::UpdateRuntimeConfig(
-    grpc::ServerContext*, const runtime::v1::UpdateRuntimeConfigRequest* req,
-    runtime::v1::UpdateRuntimeConfigResponse*) {
+grpc::Status RuntimeService::UpdateRuntimeConfig(grpc::ServerContext*,
+                                                 const runtime::v1::UpdateRuntimeConfigRequest* req,
+                                                 runtime::v1::UpdateRuntimeConfigResponse*) {
   if (pods_ == nullptr) return NoPods();
   // kubelet sends "cidr[,cidr]" (dual stack); an empty value leaves the network config alone.
   const std::string& text = req->runtime_config().network_config().pod_cidr();

@@ -15,8 +15,8 @@ class UnimplementedInterceptor : public grpc::experimental::Interceptor {
       grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
           status.error_message().empty()) {
-        methods->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::UNIMPLEMENTED, "berth does not implement " + method_ + " yet"));
+        methods->ModifySendStatus(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                               "berth does not implement " + method_ + " yet"));
       }
     }
     methods->Proceed();

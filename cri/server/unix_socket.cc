@@ -38,7 +38,7 @@ Status PrepareSocketPath(const std::string& path) {
                            " bytes a unix socket allows");
   }
   std::string dir = std::filesystem::path(path).parent_path().string();
-  struct stat st{};
+  struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
     BERTH_RETURN_IF_ERROR(MakeDirs(dir, 0700).Wrap("socket directory"));
   }

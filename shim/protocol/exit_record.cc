@@ -29,8 +29,8 @@ Status WriteExitRecord(const std::string& state_dir, const ExitRecord& r) {
                    "{\"pid\":%" PRIu32 ",\"exit_status\":%" PRId32 ",\"signal\":%" PRIu32
                    ",\"started_at_unix_nano\":%" PRId64 ",\"exited_at_unix_nano\":%" PRId64
                    ",\"oom_killed\":%s}\n",
-                   r.pid, r.exit_status, r.signal, r.started_at_unix_nano,
-                   r.exited_at_unix_nano, r.oom_killed ? "true" : "false");
+                   r.pid, r.exit_status, r.signal, r.started_at_unix_nano, r.exited_at_unix_nano,
+                   r.oom_killed ? "true" : "false");
   return AtomicWriteFile(ExitRecordPath(state_dir), std::string_view(buf, n), 0600);
 }
 
@@ -38,8 +38,8 @@ Result<ExitRecord> ReadExitRecord(const std::string& state_dir) {
   Result<std::string> text = ReadFile(ExitRecordPath(state_dir));
   if (!text.ok()) return text.status();
   if (text->find("\"exited_at_unix_nano\":") == std::string::npos) {
-    return Status(StatusCode::kDataLoss, "exit record " + ExitRecordPath(state_dir) +
-                                             " is incomplete");
+    return Status(StatusCode::kDataLoss,
+                  "exit record " + ExitRecordPath(state_dir) + " is incomplete");
   }
   ExitRecord r;
   r.pid = static_cast<uint32_t>(Field(*text, "pid"));

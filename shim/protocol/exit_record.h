@@ -19,9 +19,7 @@ struct ExitRecord {
   bool oom_killed = false;
 };
 
-inline std::string ExitRecordPath(const std::string& state_dir) {
-  return state_dir + "/exit.json";
-}
+inline std::string ExitRecordPath(const std::string& state_dir) { return state_dir + "/exit.json"; }
 
 Status WriteExitRecord(const std::string& state_dir, const ExitRecord& record);
 // NOT_FOUND when the shim never recorded an exit.

@@ -51,8 +51,8 @@ Status ReadExact(int fd, char* out, size_t len, int64_t deadline, int cancel_fd)
 
 Status AppendFrame(const google::protobuf::MessageLite& msg, std::string* out) {
   size_t size = msg.ByteSizeLong();
-  if (size > kMaxFrameSize) return InvalidArgument("message of " + std::to_string(size) +
-                                                   " bytes is over the frame limit");
+  if (size > kMaxFrameSize)
+    return InvalidArgument("message of " + std::to_string(size) + " bytes is over the frame limit");
   uint32_t n = static_cast<uint32_t>(size);
   char header[kFrameHeaderSize] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
                                    static_cast<char>(n >> 8), static_cast<char>(n)};

@@ -73,19 +73,22 @@ class BerthctlPodsTest : public ::testing::Test {
     // crictl's pod-config.json shape, host network.
     pod_config_ = dir_ / "pod.json";
     std::ofstream(pod_config_) << nlohmann::json{
-        {"metadata",
-         {{"name", "berthctl-pod"}, {"namespace", "berthctl-test"}, {"attempt", 1}}},
+        {"metadata", {{"name", "berthctl-pod"}, {"namespace", "berthctl-test"}, {"attempt", 1}}},
         {"log_directory", dir_ / "logs"},
         {"labels", {{"app", "berthctl"}}},
-        {"linux", {{"security_context", {{"namespace_options", {{"network", 2}}}}}}}}
-                                  .dump(2);
+        {"linux",
+         {{"security_context",
+           {{"namespace_options",
+             {{"network", 2}}}}}}}}.dump(2);
     // crictl's container-config, in YAML.
     container_config_ = dir_ / "container.yaml";
     std::ofstream(container_config_)
         << "metadata:\n"
            "  name: ticker\n"
            "image:\n"
-           "  image: " << kImage << "\n"
+           "  image: "
+        << kImage
+        << "\n"
            "command:\n"
            "- /bin/sh\n"
            "- -c\n"
@@ -124,7 +127,8 @@ class BerthctlPodsTest : public ::testing::Test {
   }
 
   // Waits until `pred(logs)` holds for the container's log (up to 15 s).
-  std::string WaitForLogs(const std::string& id, const std::function<bool(const std::string&)>& pred) {
+  std::string WaitForLogs(const std::string& id,
+                          const std::function<bool(const std::string&)>& pred) {
     std::string out;
     for (int i = 0; i < 150; ++i) {
       out = Berthctl({"logs", id}).out;
@@ -147,8 +151,7 @@ TEST_F(BerthctlPodsTest, PodAndContainerLifecycle) {
 
   auto table = SplitLines(Ok({"pods"}));
   ASSERT_EQ(table.size(), 2u);
-  EXPECT_THAT(table[0],
-              MatchesRegex("POD ID +CREATED +STATE +NAME +NAMESPACE +ATTEMPT +RUNTIME"));
+  EXPECT_THAT(table[0], MatchesRegex("POD ID +CREATED +STATE +NAME +NAMESPACE +ATTEMPT +RUNTIME"));
   EXPECT_THAT(table[1], MatchesRegex(pod.substr(0, 13) +
                                      " +.* ago +Ready +berthctl-pod +berthctl-test +1 +.*"));
   EXPECT_EQ(Ok({"pods", "-q"}), pod + "\n");
@@ -175,8 +178,9 @@ TEST_F(BerthctlPodsTest, PodAndContainerLifecycle) {
   EXPECT_EQ(Ok({"ps", "-q"}), "") << "ps lists running containers only";
   auto all = SplitLines(Ok({"ps", "-a"}));
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_THAT(all[0], MatchesRegex(
-                          "CONTAINER +IMAGE +CREATED +STATE +NAME +ATTEMPT +POD ID +POD +NAMESPACE"));
+  EXPECT_THAT(
+      all[0],
+      MatchesRegex("CONTAINER +IMAGE +CREATED +STATE +NAME +ATTEMPT +POD ID +POD +NAMESPACE"));
   EXPECT_THAT(all[1], MatchesRegex(ctr.substr(0, 13) + " +.* +Created +ticker +0 +" +
                                    pod.substr(0, 13) + " .*"));
   EXPECT_EQ(Ok({"start", ctr.substr(0, 10)}), ctr.substr(0, 10) + "\n");
@@ -198,8 +202,8 @@ TEST_F(BerthctlPodsTest, PodAndContainerLifecycle) {
               StartsWith("ID: " + ctr + "\nName: ticker\nState: CONTAINER_RUNNING\n"));
 
   // logs, read from the CRI log file.
-  std::string logs =
-      WaitForLogs(ctr, [](const std::string& s) { return s.find("tick 2\n") != std::string::npos; });
+  std::string logs = WaitForLogs(
+      ctr, [](const std::string& s) { return s.find("tick 2\n") != std::string::npos; });
   EXPECT_THAT(logs, StartsWith("hello\ntick 1\ntick 2\n"));
   CommandResult streams = Berthctl({"logs", ctr});
   EXPECT_EQ(streams.err, "oops\n");

@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include <grpcpp/create_channel.h>
-#include <nlohmann/json.hpp>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "api/cri.h"
 #include "introspection.grpc.pb.h"
@@ -92,7 +92,7 @@ TEST_F(BerthdTest, ServesVersionStatusAndRuntimeConfig) {
 TEST_F(BerthdTest, SocketIsRootOnly) {
   BerthdProcess d;
   ASSERT_TRUE(d.Start()) << d.Stderr();
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(d.socket().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660u);
   EXPECT_EQ(st.st_uid, 0u);
@@ -191,7 +191,7 @@ TEST_F(BerthdTest, SigtermRemovesSocketAndExitsZero) {
   int status = d.Stop(SIGTERM);
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  struct stat st{};
+  struct stat st {};
   EXPECT_NE(::stat(d.socket().c_str(), &st), 0) << "socket left behind";
 }
 
@@ -199,7 +199,7 @@ TEST_F(BerthdTest, RestartsAfterSigkill) {
   BerthdProcess d;
   ASSERT_TRUE(d.Start()) << d.Stderr();
   d.Stop(SIGKILL);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(d.socket().c_str(), &st), 0) << "SIGKILL leaves the socket file";
   BerthdProcess again;
   again.set_root(d.root());

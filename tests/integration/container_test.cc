@@ -317,9 +317,9 @@ TEST_F(ContainerTest, ImageConfigDefaultsAndOverrides) {
   EXPECT_EQ(cri::Signal_Name(Status(id).stop_signal()), "SIGUSR1");
   EXPECT_TRUE(Stop(id, 1).ok());
   // Stop sends the image's stop signal (SIGUSR1) first; `command` replaces the entrypoint.
-  std::string trap = Run(Config("trap",
-                                {"sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"},
-                                "docker.io/library/configured:test"));
+  std::string trap =
+      Run(Config("trap", {"sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"},
+                 "docker.io/library/configured:test"));
   ASSERT_FALSE(trap.empty());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let sh install the trap
   auto t0 = std::chrono::steady_clock::now();

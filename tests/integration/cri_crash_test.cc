@@ -117,11 +117,10 @@ class CriCrashTest : public ::testing::Test {
     ASSERT_TRUE(net_->WriteConflist({net_->BridgePlugin()}, "10-crash.conflist"));
     // Shim sockets are <state_dir>/tasks/<64-hex id>/shim.sock: keep the plugin's state dir
     // short for the 107-byte sun_path limit.
-    nlohmann::json cfg = {
-        {"snapshotter", "overlay"},
-        {"plugins",
-         {{"native", {{"state_dir", shim_dir_.path()}}},
-          {"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
+    nlohmann::json cfg = {{"snapshotter", "overlay"},
+                          {"plugins",
+                           {{"native", {{"state_dir", shim_dir_.path()}}},
+                            {"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
     ASSERT_TRUE(AtomicWriteFile(tmp_ / "berthd.json", cfg.dump(2)).ok());
     berthd_ = std::make_unique<BerthdProcess>(
         std::vector<std::string>{"--config", tmp_ / "berthd.json"}, BERTH_PLUGIN_BUILD_DIR);
@@ -151,7 +150,8 @@ class CriCrashTest : public ::testing::Test {
     }
     if (!Processes("berth-shim", shim_dir_.path(), "").empty()) std::this_thread::sleep_for(1s);
     for (const std::string& dir : dirs) {
-      Sh("grep -F ' " + dir + "/' /proc/self/mountinfo | awk '{print $5}' | sort -r | "
+      Sh("grep -F ' " + dir +
+         "/' /proc/self/mountinfo | awk '{print $5}' | sort -r | "
          "while read -r m; do umount -l \"$m\"; done");
     }
     berthd_.reset();  // removes its temp dir: only once nothing is mounted below it
@@ -198,8 +198,7 @@ class CriCrashTest : public ::testing::Test {
     c.mutable_linux()->set_cgroup_parent(cgroup_parent_ + "/" + name);
     // Half the pods share a PID namespace (berth-pause), half do not.
     if (std::hash<std::string>{}(name) % 2) {
-      c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
-          cri::POD);
+      c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(cri::POD);
     }
     return c;
   }
@@ -444,8 +443,8 @@ class CriCrashTest : public ::testing::Test {
     EXPECT_EQ(Out("ip -o link show master " + bridge_), "") << "veths left on the bridge";
     EXPECT_EQ(Out("ls " + data_dir_ + "/" + NetName() + " | grep -c '^10\\.'"), "0\n")
         << "IP allocations left";
-    EXPECT_EQ(Out("find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path '*" +
-                  cgroup_parent_ + "/*'"),
+    EXPECT_EQ(Out("find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path '*" + cgroup_parent_ +
+                  "/*'"),
               "")
         << "pod cgroups left";
     for (const auto& p : Processes("berth-shim", shim_dir_.path(), "")) {

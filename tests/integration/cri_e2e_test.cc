@@ -4,9 +4,10 @@
 // over the CRI gRPC API like a kubelet would.
 //
 // Covered: pod-to-pod HTTP over the bridge (busybox httpd + wget) and host-to-pod, a
-// hostNetwork pod seeing the host's interfaces, hostPort on loopback and the gateway via portmap, DNS/hostname/hosts in the container, shared IPC and PID namespaces,
-// OOMKilled, ReopenContainerLog rotation, ExecSync timeout and output cap, container stats,
-// GetContainerEvents and a prompt berthd shutdown with an events stream open.
+// hostNetwork pod seeing the host's interfaces, hostPort on loopback and the gateway via portmap,
+// DNS/hostname/hosts in the container, shared IPC and PID namespaces, OOMKilled, ReopenContainerLog
+// rotation, ExecSync timeout and output cap, container stats, GetContainerEvents and a prompt
+// berthd shutdown with an events stream open.
 //
 // Everything is test-unique: bridge "be2e<n>", subnet 10.197.<n>.0/24, no masquerade, host-local
 // dataDir, conf dir, berthd root/state, shim state dir. ip_forward is saved and restored, and a
@@ -23,8 +24,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -32,8 +33,8 @@
 #include <thread>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -102,11 +103,10 @@ class CriE2eTest : public ::testing::Test {
     // Shim sockets are <state_dir>/tasks/<64-hex id>/shim.sock: keep the plugin's state dir
     // short for the 107-byte sun_path limit. Keyed by type/name: a bare "native" would reach
     // the native snapshotter too, which rejects state_dir and is then not loaded.
-    nlohmann::json cfg = {
-        {"snapshotter", "overlay"},
-        {"plugins",
-         {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir_.path()}}},
-          {"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
+    nlohmann::json cfg = {{"snapshotter", "overlay"},
+                          {"plugins",
+                           {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir_.path()}}},
+                            {"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
     ASSERT_TRUE(AtomicWriteFile(tmp_ / "berthd.json", cfg.dump(2)).ok());
     berthd_ = std::make_unique<BerthdProcess>(
         std::vector<std::string>{"--config", tmp_ / "berthd.json"}, BERTH_PLUGIN_BUILD_DIR);
@@ -136,8 +136,7 @@ class CriE2eTest : public ::testing::Test {
       images_.reset();
       berthd_->Stop(SIGTERM);
       EXPECT_EQ(Out("grep -F " + tmp_.path() + " /proc/self/mountinfo"), "") << "mounts left";
-      EXPECT_EQ(Out("grep -F " + shim_dir_.path() + " /proc/self/mountinfo"), "")
-          << "mounts left";
+      EXPECT_EQ(Out("grep -F " + shim_dir_.path() + " /proc/self/mountinfo"), "") << "mounts left";
       berthd_.reset();
     }
     net_.reset();  // the bridge, FORWARD rule, ip_forward and portmap chains
@@ -169,8 +168,8 @@ class CriE2eTest : public ::testing::Test {
     // Like kubelet: exec output may be large, accept up to 16 MiB responses.
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
-    auto ch = grpc::CreateCustomChannel(berthd_->endpoint(), grpc::InsecureChannelCredentials(),
-                                        args);
+    auto ch =
+        grpc::CreateCustomChannel(berthd_->endpoint(), grpc::InsecureChannelCredentials(), args);
     rt_ = cri::RuntimeService::NewStub(ch);
     images_ = berth::v1::Images::NewStub(ch);
   }
@@ -396,10 +395,8 @@ TEST_F(CriE2eTest, PodToPodHttpOverTheBridge) {
   // The container's network is the pod's: eth0 holds the pod IP.
   EXPECT_NE(ExecOut(srv_a, {"ip", "-o", "-4", "addr", "show", "eth0"}).find(ipa + "/24"),
             std::string::npos);
-  EXPECT_EQ(ExecUntilOk(srv_b, {"wget", "-qO-", "http://" + ipa + ":8080/"}),
-            "hello from a\n");
-  EXPECT_EQ(ExecUntilOk(srv_a, {"wget", "-qO-", "http://" + ipb + ":8080/"}),
-            "hello from b\n");
+  EXPECT_EQ(ExecUntilOk(srv_b, {"wget", "-qO-", "http://" + ipa + ":8080/"}), "hello from a\n");
+  EXPECT_EQ(ExecUntilOk(srv_a, {"wget", "-qO-", "http://" + ipb + ":8080/"}), "hello from b\n");
   // The host reaches the pod through the bridge's gateway address.
   EXPECT_EQ(Out("timeout 10 busybox wget -qO- http://" + ipa + ":8080/"), "hello from a\n");
 }
@@ -505,8 +502,7 @@ TEST_F(CriE2eTest, SharedIpcAndPidNamespaces) {
   cri::ContainerConfig one = Config("one", {"sh", "-c", "exec sleep 1001"});
   cri::ContainerConfig two = Config("two", {"sh", "-c", "exec sleep 1002"});
   for (auto* cc : {&one, &two}) {
-    cc->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
-        cri::POD);
+    cc->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(cri::POD);
   }
   std::string c1 = RunIn(pod, one);
   std::string c2 = RunIn(pod, two);
@@ -662,9 +658,10 @@ TEST_F(CriE2eTest, ExecSyncTimeoutAndOutputCap) {
 TEST_F(CriE2eTest, ContainerStatsAreNonZero) {
   std::string pod = RunPod(PodConfig("stats"));
   ASSERT_FALSE(pod.empty());
-  std::string id = RunIn(
-      pod, Config("busy", {"sh", "-c", "x=$(head -c 4m /dev/zero | tr '\\0' a); while true; do "
-                                       ": $((i=i+1)); done"}));
+  std::string id =
+      RunIn(pod, Config("busy", {"sh", "-c",
+                                 "x=$(head -c 4m /dev/zero | tr '\\0' a); while true; do "
+                                 ": $((i=i+1)); done"}));
   ASSERT_FALSE(id.empty());
   std::this_thread::sleep_for(1s);
   cri::ContainerStats st;

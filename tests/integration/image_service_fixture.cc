@@ -38,14 +38,13 @@ void WriteLayout(const std::string& dst, const nlohmann::json& config,
                         {"layers", layers}};
   std::string m = man.dump();
   std::string m_digest = AddBlob(dst, m);
-  nlohmann::json idx = {
-      {"schemaVersion", 2},
-      {"mediaType", "application/vnd.oci.image.index.v1+json"},
-      {"manifests",
-       {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-         {"digest", m_digest},
-         {"size", m.size()},
-         {"annotations", {{"org.opencontainers.image.ref.name", "latest"}}}}}}};
+  nlohmann::json idx = {{"schemaVersion", 2},
+                        {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                        {"manifests",
+                         {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                           {"digest", m_digest},
+                           {"size", m.size()},
+                           {"annotations", {{"org.opencontainers.image.ref.name", "latest"}}}}}}};
   std::ofstream(dst + "/index.json") << idx.dump();
   std::ofstream(dst + "/oci-layout") << R"({"imageLayoutVersion":"1.0.0"})";
 }
@@ -118,8 +117,7 @@ std::unique_ptr<RegistryServer> ImageServiceTest::StartRegistry(RegistryOptions 
 
 std::string ImageServiceTest::Push(const RegistryServer& reg, const std::string& layout_dir,
                                    const std::string& repo, const std::string& tag,
-                                   image::registry::TlsSettings tls,
-                                   const std::string& index_tag) {
+                                   image::registry::TlsSettings tls, const std::string& index_tag) {
   PushTarget t{reg.url(), repo, tag, index_tag, "", tls};
   auto d = PushOciLayout(layout_dir, t);
   EXPECT_TRUE(d.ok()) << d.status().ToString() << "\n" << reg.Log();
@@ -131,8 +129,8 @@ bool ImageServiceTest::StartBerthd(const nlohmann::json& extra) {
   cfg.merge_patch(extra);
   std::string path = dir_ / "berthd.json";
   std::ofstream(path) << cfg.dump();
-  berthd_ = std::make_unique<BerthdProcess>(std::vector<std::string>{"--config", path},
-                                            plugin_dir_);
+  berthd_ =
+      std::make_unique<BerthdProcess>(std::vector<std::string>{"--config", path}, plugin_dir_);
   if (!berthd_->Start(20000)) {
     ADD_FAILURE() << "berthd did not start:\n" << berthd_->Stderr();
     return false;
@@ -298,10 +296,14 @@ void ImageServiceTest::WithRootfs(const std::string& chain_id,
     unsigned long flags = 0;
     std::string data;
     for (const std::string& o : m.options()) {
-      if (o == "ro") flags |= MS_RDONLY;
-      else if (o == "rbind") flags |= MS_BIND | MS_REC;
-      else if (o == "bind") flags |= MS_BIND;
-      else if (o != "rw") data += (data.empty() ? "" : ",") + o;
+      if (o == "ro")
+        flags |= MS_RDONLY;
+      else if (o == "rbind")
+        flags |= MS_BIND | MS_REC;
+      else if (o == "bind")
+        flags |= MS_BIND;
+      else if (o != "rw")
+        data += (data.empty() ? "" : ",") + o;
     }
     if (m.type() == "bind") flags |= MS_BIND;
     if (::mount(m.source().c_str(), target.c_str(), m.type().c_str(), flags,

@@ -123,7 +123,8 @@ class ImageServiceTest : public ::testing::TestWithParam<std::string> {
   std::vector<std::string> SnapshotsOffline();
   // Mounts a read-only view of committed snapshot `chain_id` (berthd stopped), calls `check`
   // with the rootfs path, and cleans up.
-  void WithRootfs(const std::string& chain_id, const std::function<void(const std::string&)>& check);
+  void WithRootfs(const std::string& chain_id,
+                  const std::function<void(const std::string&)>& check);
   // Lines of /proc/mounts mentioning this test's directories.
   std::string LeftoverMounts() const;
 

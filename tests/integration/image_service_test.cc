@@ -31,13 +31,11 @@ TEST_P(ImageServiceBothTest, PullListStatusRemoveInEveryReferenceForm) {
   ASSERT_TRUE(reg);
   // A busybox whose config names a user, so uid reporting is exercised.
   std::string user_layout = dir_ / "busybox-user";
-  TestImages::Derive(TestImages::Get().path("busybox"), user_layout, [](nlohmann::json& c) {
-    c["config"]["User"] = "1000:1000";
-  });
+  TestImages::Derive(TestImages::Get().path("busybox"), user_layout,
+                     [](nlohmann::json& c) { c["config"]["User"] = "1000:1000"; });
   std::string named_layout = dir_ / "busybox-named";
-  TestImages::Derive(TestImages::Get().path("busybox"), named_layout, [](nlohmann::json& c) {
-    c["config"]["User"] = "berth";
-  });
+  TestImages::Derive(TestImages::Get().path("busybox"), named_layout,
+                     [](nlohmann::json& c) { c["config"]["User"] = "berth"; });
   TestImages::Layout l = TestImages::Read(user_layout);
   std::string digest = Push(*reg, user_layout, "test/busybox", "1");
   Push(*reg, named_layout, "test/named", "1");
@@ -62,9 +60,8 @@ TEST_P(ImageServiceBothTest, PullListStatusRemoveInEveryReferenceForm) {
   EXPECT_FALSE(img.pinned());
 
   // Every form finds it: tag, digest, tag@digest, id, id hex, short id.
-  for (const std::string& ref :
-       {name + ":1", name + "@" + digest, name + ":1@" + digest, l.config, l.config.substr(7),
-        l.config.substr(7, 12)}) {
+  for (const std::string& ref : {name + ":1", name + "@" + digest, name + ":1@" + digest, l.config,
+                                 l.config.substr(7), l.config.substr(7, 12)}) {
     runtime::v1::Image st = Status(ref);
     EXPECT_EQ(st.id(), l.config) << ref;
     auto filtered = List(ref);
@@ -353,13 +350,20 @@ TEST_P(ImageServiceTest, TlsWithATestCaFromTheConfig) {
               csr = dir_ / "server.csr", cert = dir_ / "server.pem", ext = dir_ / "ext.cnf";
   std::ofstream(ext) << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
   std::string out;
-  ASSERT_EQ(RunTool({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                     ca_key, "-out", ca, "-days", "2", "-subj", "/CN=berth test CA"}, &out), 0)
+  ASSERT_EQ(RunTool({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key,
+                     "-out", ca, "-days", "2", "-subj", "/CN=berth test CA"},
+                    &out),
+            0)
       << out;
-  ASSERT_EQ(RunTool({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
-                     csr, "-subj", "/CN=127.0.0.1"}, &out), 0) << out;
+  ASSERT_EQ(RunTool({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+                     "-subj", "/CN=127.0.0.1"},
+                    &out),
+            0)
+      << out;
   ASSERT_EQ(RunTool({"openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                     "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext}, &out), 0)
+                     "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext},
+                    &out),
+            0)
       << out;
   RegistryOptions o;
   o.tls_cert = cert;
@@ -389,8 +393,7 @@ TEST_P(ImageServiceTest, DockerHubMirrorServesBusyboxWithNoOtherNetwork) {
   Push(*reg, TestImages::Get().path("busybox"), "library/busybox", "latest");
   // Only the mirror: no origin fallback, so nothing but loopback is ever contacted.
   ASSERT_TRUE(StartBerthd(
-      {{"registry",
-        {{"hosts", {{"docker.io", {{"mirrors", {"http://" + reg->host()}}}}}}}},
+      {{"registry", {{"hosts", {{"docker.io", {{"mirrors", {"http://" + reg->host()}}}}}}}},
        {"sandbox_image", "busybox"}}));
   std::string id;
   grpc::Status s = Pull("busybox", &id);
@@ -458,9 +461,14 @@ TEST_P(ImageServiceBothTest, ImportOciLayoutDirTarAndDockerSave) {
   // A docker-save tarball built from the busybox layout: manifest.json, config, layer.tar.
   std::string save = dir_ / "save";
   fs::create_directories(save + "/layer0");
-  fs::copy_file(bb + "/blobs/sha256/" + l.config.substr(7), save + "/" + l.config.substr(7) + ".json");
-  ASSERT_EQ(RunTool({"sh", "-c", "gzip -dc '" + bb + "/blobs/sha256/" + l.layers[0].substr(7) +
-                                     "' > '" + save + "/layer0/layer.tar'"}, &out), 0) << out;
+  fs::copy_file(bb + "/blobs/sha256/" + l.config.substr(7),
+                save + "/" + l.config.substr(7) + ".json");
+  ASSERT_EQ(RunTool({"sh", "-c",
+                     "gzip -dc '" + bb + "/blobs/sha256/" + l.layers[0].substr(7) + "' > '" + save +
+                         "/layer0/layer.tar'"},
+                    &out),
+            0)
+      << out;
   nlohmann::json m = nlohmann::json::array({{{"Config", l.config.substr(7) + ".json"},
                                              {"RepoTags", {"saved/busybox:v1"}},
                                              {"Layers", {"layer0/layer.tar"}}}});
@@ -477,9 +485,9 @@ TEST_P(ImageServiceBothTest, ImportOciLayoutDirTarAndDockerSave) {
   // Errors.
   EXPECT_EQ(Import(dir_ / "absent", "", &resp).error_code(), grpc::StatusCode::NOT_FOUND);
   std::ofstream(dir_ / "junk.tar") << "junk";
-  EXPECT_EQ(Import(dir_ / "junk.tar", "", &resp).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_TRUE(!fs::exists(root() + "/tmp") || fs::is_empty(root() + "/tmp")) << "import scratch space is cleaned";
+  EXPECT_EQ(Import(dir_ / "junk.tar", "", &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(!fs::exists(root() + "/tmp") || fs::is_empty(root() + "/tmp"))
+      << "import scratch space is cleaned";
   ASSERT_TRUE(Remove(l.config).ok());
   ASSERT_TRUE(Remove("imported/layered:tar").ok());
   EXPECT_EQ(BlobCount(), 0u);

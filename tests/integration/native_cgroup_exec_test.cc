@@ -42,7 +42,8 @@ TEST_F(NativeCgroupTest, MemoryLimitOomKillIsReported) {
 TEST_F(NativeCgroupTest, PidsLimitEnforcedAndCgroupRemoved) {
   if (!IsV1Host()) GTEST_SKIP() << "host is not cgroup v1";
   Json spec = DefaultSpec({"sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait"});
-  spec["linux"]["resources"] = {{"pids", {{"limit", 4}}}, {"cpu", {{"shares", 512}, {"quota", 50000}, {"period", 100000}}}};
+  spec["linux"]["resources"] = {{"pids", {{"limit", 4}}},
+                                {"cpu", {{"shares", 512}, {"quota", 50000}, {"period", 100000}}}};
   std::unique_ptr<Container> c;
   RunResult r = Run(spec, &c);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
@@ -52,7 +53,8 @@ TEST_F(NativeCgroupTest, PidsLimitEnforcedAndCgroupRemoved) {
   EXPECT_EQ(*ReadFile(base + "cpu" + cgroup_path_ + "/cpu.shares"), "512\n");
   EXPECT_EQ(*ReadFile(base + "cpu" + cgroup_path_ + "/cpu.cfs_quota_us"), "50000\n");
   EXPECT_TRUE(Destroy(*c).ok());
-  for (const char* ctrl : {"pids", "memory", "cpu", "cpuset", "devices", "blkio", "cpuacct", "freezer"})
+  for (const char* ctrl :
+       {"pids", "memory", "cpu", "cpuset", "devices", "blkio", "cpuacct", "freezer"})
     EXPECT_FALSE(std::filesystem::exists(base + ctrl + cgroup_path_)) << ctrl;
 }
 
@@ -115,7 +117,9 @@ TEST_F(NativeCgroupTest, ExecJoinsNamespacesAndCgroup) {
   EXPECT_THAT(out, ::testing::Not(HasSubstr("pid=1\n")));
   for (const char* ns : {"pid", "mnt", "net"}) {
     char link[128] = {};
-    ASSERT_GT(readlink(("/proc/" + std::to_string(c->init.pid) + "/ns/" + ns).c_str(), link, sizeof(link) - 1), 0);
+    ASSERT_GT(readlink(("/proc/" + std::to_string(c->init.pid) + "/ns/" + ns).c_str(), link,
+                       sizeof(link) - 1),
+              0);
     EXPECT_THAT(out, HasSubstr(link)) << ns;
   }
   EXPECT_THAT(out, HasSubstr("fds: 0 1 2 3\n")) << "exec leaked fds";

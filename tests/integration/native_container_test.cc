@@ -36,8 +36,8 @@ TEST_F(NativeTest, MissingExecutableFailsCreate) {
 
 TEST_F(NativeTest, UserGroupsUmask) {
   Json spec = DefaultSpec({"sh", "-c", "id; umask"});
-  spec["process"]["user"] = {{"uid", 1000}, {"gid", 1000}, {"additionalGids", {10, 20}},
-                             {"umask", 077}};
+  spec["process"]["user"] = {
+      {"uid", 1000}, {"gid", 1000}, {"additionalGids", {10, 20}}, {"umask", 077}};
   RunResult r = Run(spec);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_THAT(r.output, HasSubstr("uid=1000(berth) gid=1000"));
@@ -62,8 +62,10 @@ TEST_F(NativeTest, PidNamespaceMakesInitPid1) {
 TEST_F(NativeTest, CapabilitiesAndNoNewPrivs) {
   Json spec = DefaultSpec({"grep", "-E", "^(Cap|NoNewPrivs|Seccomp:)", "/proc/self/status"});
   Json caps = {"CAP_CHOWN", "CAP_KILL"};  // bits 0 and 5
-  spec["process"]["capabilities"] = {{"bounding", caps}, {"effective", caps},
-                                     {"permitted", caps}, {"inheritable", caps},
+  spec["process"]["capabilities"] = {{"bounding", caps},
+                                     {"effective", caps},
+                                     {"permitted", caps},
+                                     {"inheritable", caps},
                                      {"ambient", caps}};
   spec["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
   RunResult r = Run(spec);
@@ -85,7 +87,8 @@ TEST_F(NativeTest, NoCapabilitiesWhenAbsent) {
 }
 
 TEST_F(NativeTest, SeccompRuleDeniesMkdir) {
-  Json spec = DefaultSpec({"sh", "-c", "mkdir /tmp/x; echo rc=$?; grep ^Seccomp: /proc/self/status"});
+  Json spec =
+      DefaultSpec({"sh", "-c", "mkdir /tmp/x; echo rc=$?; grep ^Seccomp: /proc/self/status"});
   spec["linux"]["seccomp"] = {
       {"defaultAction", "SCMP_ACT_ALLOW"},
       {"syscalls",
@@ -115,7 +118,8 @@ TEST_F(NativeTest, RuntimeDefaultProfileBlocksMountAndUnshare) {
     Json j = {{"names", s.names}, {"action", s.action}};
     if (s.errno_ret) j["errnoRet"] = *s.errno_ret;
     for (const SeccompArg& a : s.args)
-      j["args"].push_back({{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", a.op}});
+      j["args"].push_back(
+          {{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", a.op}});
     profile["syscalls"].push_back(j);
   }
   // Control: without the profile the same container can mount and unshare.
@@ -156,12 +160,13 @@ TEST_F(NativeTest, MaskedAndReadonlyPaths) {
 }
 
 TEST_F(NativeTest, DevContents) {
-  Json spec = DefaultSpec({"sh", "-c",
-                           "ls /dev | tr '\\n' ' '; echo; stat -c '%F %t:%T %a' /dev/null /dev/zero "
-                           "/dev/urandom; readlink /dev/ptmx; echo x > /dev/null && echo null-ok;"
-                           "grep -E ' /dev/(pts|shm|mqueue) ' /proc/mounts | cut -d' ' -f2,3"});
-  spec["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10},
-                               {"minor", 229}, {"fileMode", 0600}}};
+  Json spec =
+      DefaultSpec({"sh", "-c",
+                   "ls /dev | tr '\\n' ' '; echo; stat -c '%F %t:%T %a' /dev/null /dev/zero "
+                   "/dev/urandom; readlink /dev/ptmx; echo x > /dev/null && echo null-ok;"
+                   "grep -E ' /dev/(pts|shm|mqueue) ' /proc/mounts | cut -d' ' -f2,3"});
+  spec["linux"]["devices"] = {
+      {{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"fileMode", 0600}}};
   RunResult r = Run(spec);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   for (const char* d : {"null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm",
@@ -180,7 +185,9 @@ TEST_F(NativeTest, BindMountOptions) {
   ::berth::testing::TempDir vol;
   ASSERT_EQ(Sh("echo data > " + vol.path() + "/f"), 0);
   Json spec = DefaultSpec({"sh", "-c", "cat /data/f; echo y > /data/g; echo rc=$?"});
-  spec["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", vol.path()},
+  spec["mounts"].push_back({{"destination", "/data"},
+                            {"type", "bind"},
+                            {"source", vol.path()},
                             {"options", {"rbind", "ro", "nosuid", "rprivate"}}});
   RunResult r = Run(spec);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
@@ -246,7 +253,8 @@ TEST_F(NativeTest, OomScoreAdjFallsBackWithWarning) {
 }
 
 TEST_F(NativeTest, TerminalGetsPty) {
-  Json spec = DefaultSpec({"sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty; ls -l /dev/console | cut -c1"});
+  Json spec = DefaultSpec(
+      {"sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty; ls -l /dev/console | cut -c1"});
   spec["process"]["terminal"] = true;
   Result<OciSpec> s = ParseSpec(spec);
   ASSERT_TRUE(s.ok());
@@ -257,7 +265,8 @@ TEST_F(NativeTest, TerminalGetsPty) {
   std::string out;
   char buf[256];
   ssize_t n;
-  while ((n = read(c->init.pty_master.get(), buf, sizeof(buf))) > 0) out.append(buf, n);  // EIO at hangup
+  while ((n = read(c->init.pty_master.get(), buf, sizeof(buf))) > 0)
+    out.append(buf, n);  // EIO at hangup
   RunResult r;
   Reap(c->init.pid, r);
   EXPECT_TRUE(Destroy(*c).ok());

@@ -60,42 +60,55 @@ class NativeTest : public ::testing::Test {
 
   // What `runc spec` generates, plus a cgroup and the default capabilities of Docker.
   nlohmann::json DefaultSpec(std::vector<std::string> args) {
-    nlohmann::json caps = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
-                           "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
-                           "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-                           "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+    nlohmann::json caps = {
+        "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+        "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+        "CAP_KILL",    "CAP_AUDIT_WRITE"};
     return {
         {"ociVersion", "1.1.0"},
         {"process",
          {{"args", args},
           {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
           {"cwd", "/"},
-          {"capabilities",
-           {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+          {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
           {"noNewPrivileges", true}}},
         {"root", {{"path", "rootfs"}}},
         {"hostname", "berth"},
         {"mounts",
          {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-          {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+          {{"destination", "/dev"},
+           {"type", "tmpfs"},
+           {"source", "tmpfs"},
            {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-          {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+          {{"destination", "/dev/pts"},
+           {"type", "devpts"},
+           {"source", "devpts"},
            {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
-          {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+          {{"destination", "/dev/shm"},
+           {"type", "tmpfs"},
+           {"source", "shm"},
            {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-          {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
+          {{"destination", "/dev/mqueue"},
+           {"type", "mqueue"},
+           {"source", "mqueue"},
            {"options", {"nosuid", "noexec", "nodev"}}},
-          {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+          {{"destination", "/sys"},
+           {"type", "sysfs"},
+           {"source", "sysfs"},
            {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
         {"linux",
          {{"namespaces",
-           {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
-            {{"type", "mount"}}, {{"type", "cgroup"}}}},
+           {{{"type", "pid"}},
+            {{"type", "network"}},
+            {{"type", "ipc"}},
+            {{"type", "uts"}},
+            {{"type", "mount"}},
+            {{"type", "cgroup"}}}},
           {"cgroupsPath", cgroup_path_},
           {"maskedPaths",
-           {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-            "/proc/scsi"}},
+           {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+            "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
           {"readonlyPaths",
            {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
             "/proc/sysrq-trigger"}}}}};
@@ -110,10 +123,10 @@ class NativeTest : public ::testing::Test {
   }
 
   struct RunResult {
-    Status status;        // of Create/Start
-    std::string output;   // stdout + stderr
-    int exit_code = -1;   // -1 unless exited
-    int signal = 0;       // the killing signal, if any
+    Status status;       // of Create/Start
+    std::string output;  // stdout + stderr
+    int exit_code = -1;  // -1 unless exited
+    int signal = 0;      // the killing signal, if any
   };
 
   static std::string ReadAll(int fd) {

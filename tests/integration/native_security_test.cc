@@ -87,20 +87,25 @@ TEST_F(NativeTest, CwdCannotBeALeakedHostFd) {
 // the rootfs are resolved inside it; nothing of the host is mounted over or masked.
 TEST_F(NativeTest, SymlinkedMountTargetsStayInRootfs) {
   ::berth::testing::TempDir host;  // the "host path" the image's symlinks point at
-  ASSERT_EQ(Sh("mkdir -p " + host.path() + "/target " + host.path() + "/target2 " + host.path() + "/masked && echo host > " +
-               host.path() + "/masked/file"),
+  ASSERT_EQ(Sh("mkdir -p " + host.path() + "/target " + host.path() + "/target2 " + host.path() +
+               "/masked && echo host > " + host.path() + "/masked/file"),
             0);
   ::berth::testing::TempDir vol;
   ASSERT_EQ(Sh("echo volume > " + vol.path() + "/v"), 0);
   // Absolute and ..-relative symlinks to the host directory.
   ASSERT_EQ(symlink((host.path() + "/target").c_str(), (rootfs() + "/evil").c_str()), 0);
   ASSERT_EQ(symlink(("../../../../../../../../.." + host.path() + "/target2").c_str(),
-                    (rootfs() + "/evil2").c_str()), 0);
+                    (rootfs() + "/evil2").c_str()),
+            0);
   ASSERT_EQ(symlink((host.path() + "/masked").c_str(), (rootfs() + "/masked").c_str()), 0);
   Json spec = DefaultSpec({"sh", "-c",
-                           "cat " + host.path() + "/target/sub/v; cat /evil/sub/v; "
-                           "grep -c ' " + host.path() + "/target2 ' /proc/self/mountinfo"});
-  spec["mounts"].push_back({{"destination", "/evil/sub"}, {"type", "bind"}, {"source", vol.path()},
+                           "cat " + host.path() +
+                               "/target/sub/v; cat /evil/sub/v; "
+                               "grep -c ' " +
+                               host.path() + "/target2 ' /proc/self/mountinfo"});
+  spec["mounts"].push_back({{"destination", "/evil/sub"},
+                            {"type", "bind"},
+                            {"source", vol.path()},
                             {"options", {"rbind", "rw"}}});
   spec["mounts"].push_back({{"destination", "/evil2"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
   spec["linux"]["maskedPaths"].push_back("/masked");

@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -430,8 +430,7 @@ TEST_F(PodSandboxTest, BadInputGetsClearCodesAndLeavesNothing) {
       {"systemd cgroup parent",
        [](auto& c) { c.mutable_linux()->set_cgroup_parent("kubepods.slice"); },
        grpc::StatusCode::INVALID_ARGUMENT},
-      {"cgroup parent with ..",
-       [](auto& c) { c.mutable_linux()->set_cgroup_parent("/a/../../b"); },
+      {"cgroup parent with ..", [](auto& c) { c.mutable_linux()->set_cgroup_parent("/a/../../b"); },
        grpc::StatusCode::INVALID_ARGUMENT},
       {"bad port", [](auto& c) { c.add_port_mappings()->set_container_port(70000); },
        grpc::StatusCode::INVALID_ARGUMENT},
@@ -470,16 +469,17 @@ TEST_F(PodSandboxTest, BadInputGetsClearCodesAndLeavesNothing) {
 
 TEST_F(PodSandboxTest, FailedNetworkSetupLeavesNothing) {
   // bridge succeeds (veth, IP allocation), then a plugin that fails ADD: the whole pod must go.
-  ASSERT_TRUE(AtomicWriteFile(bin_dir_ + "/berth-fail",
-                              "#!/bin/sh\ncat >/dev/null\n"
-                              "if [ \"$CNI_COMMAND\" = ADD ]; then\n"
-                              "  echo '{\"cniVersion\":\"1.0.0\",\"code\":100,\"msg\":\"refused "
-                              "by test\"}'\n  exit 1\nfi\n"
-                              "if [ \"$CNI_COMMAND\" = VERSION ]; then\n"
-                              "  echo '{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}'\n"
-                              "fi\nexit 0\n",
-                              0755)
-                  .ok());
+  ASSERT_TRUE(
+      AtomicWriteFile(bin_dir_ + "/berth-fail",
+                      "#!/bin/sh\ncat >/dev/null\n"
+                      "if [ \"$CNI_COMMAND\" = ADD ]; then\n"
+                      "  echo '{\"cniVersion\":\"1.0.0\",\"code\":100,\"msg\":\"refused "
+                      "by test\"}'\n  exit 1\nfi\n"
+                      "if [ \"$CNI_COMMAND\" = VERSION ]; then\n"
+                      "  echo '{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}'\n"
+                      "fi\nexit 0\n",
+                      0755)
+          .ok());
   WriteConf({BridgePlugin(), {{"type", "berth-fail"}}});
   StartBerthd();
   std::string cgroups_before = Out("ls /sys/fs/cgroup/memory/berth");
@@ -539,8 +539,8 @@ TEST_F(PodSandboxTest, SigkillDuringRunIsCleanedUpAtRestart) {
   // veth and IP allocated, record "creating").
   ASSERT_TRUE(AtomicWriteFile(bin_dir_ + "/berth-hang",
                               "#!/bin/sh\ncat >/dev/null\n"
-                              "if [ \"$CNI_COMMAND\" = ADD ]; then echo $$ > " + (*tmp_ / "hanging") +
-                                  "; exec sleep 30; fi\nexit 0\n",
+                              "if [ \"$CNI_COMMAND\" = ADD ]; then echo $$ > " +
+                                  (*tmp_ / "hanging") + "; exec sleep 30; fi\nexit 0\n",
                               0755)
                   .ok());
   WriteConf({BridgePlugin(), {{"type", "berth-hang"}}});
@@ -591,8 +591,8 @@ TEST_F(PodSandboxTest, SharedPidNamespaceHasAnInfraProcess) {
   EXPECT_EQ(pid_ns, "/proc/" + std::to_string(pid) + "/ns/pid");
   EXPECT_NE(Out("readlink " + pid_ns), Out("readlink /proc/self/ns/pid"));
   // berth-pause is PID 1 there, and lives in the pod cgroup.
-  EXPECT_NE(Slurp("/proc/" + std::to_string(pid) + "/status").find("NSpid:\t" +
-                                                                    std::to_string(pid) + "\t1\n"),
+  EXPECT_NE(Slurp("/proc/" + std::to_string(pid) + "/status")
+                .find("NSpid:\t" + std::to_string(pid) + "\t1\n"),
             std::string::npos);
   EXPECT_NE(Slurp("/proc/" + std::to_string(pid) + "/cgroup").find("memory:/berth/" + id),
             std::string::npos);

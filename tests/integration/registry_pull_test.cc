@@ -119,9 +119,9 @@ class RegistryPullTest : public ::testing::Test {
       EXPECT_EQ(img.layers[i].digest.String(), l.layers[i]);
       ASSERT_TRUE(store_->Has(img.layers[i].digest)) << l.layers[i];
       // Byte-identical to the layout's blob.
-      EXPECT_EQ(*store_->ReadAll(img.layers[i].digest, 1 << 30),
-                *ReadFile(Images::Get().dir() + "/" + layout + "/blobs/sha256/" +
-                          l.layers[i].substr(7)));
+      EXPECT_EQ(
+          *store_->ReadAll(img.layers[i].digest, 1 << 30),
+          *ReadFile(Images::Get().dir() + "/" + layout + "/blobs/sha256/" + l.layers[i].substr(7)));
     }
     EXPECT_TRUE(store_->Has(img.config_digest));
     EXPECT_TRUE(store_->Has(img.manifest_digest));
@@ -298,18 +298,23 @@ TEST_F(RegistryPullTest, BasicAuthWithHtpasswd) {
 TEST_F(RegistryPullTest, TlsWithATestCa) {
   std::string ca_key = dir_ / "ca.key", ca = dir_ / "ca.pem", key = dir_ / "server.key",
               csr = dir_ / "server.csr", cert = dir_ / "server.pem", ext = dir_ / "ext.cnf";
-  {
-    std::ofstream(ext) << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-  }
+  { std::ofstream(ext) << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"; }
   std::string out;
-  ASSERT_EQ(testing::RunTool({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                              "-keyout", ca_key, "-out", ca, "-days", "2", "-subj",
-                              "/CN=berth test CA"}, &out), 0) << out;
+  ASSERT_EQ(testing::RunTool({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                              ca_key, "-out", ca, "-days", "2", "-subj", "/CN=berth test CA"},
+                             &out),
+            0)
+      << out;
   ASSERT_EQ(testing::RunTool({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                              "-out", csr, "-subj", "/CN=127.0.0.1"}, &out), 0) << out;
+                              "-out", csr, "-subj", "/CN=127.0.0.1"},
+                             &out),
+            0)
+      << out;
   ASSERT_EQ(testing::RunTool({"openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
                               "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext},
-                             &out), 0) << out;
+                             &out),
+            0)
+      << out;
   testing::RegistryOptions o;
   o.tls_cert = cert;
   o.tls_key = key;
@@ -324,8 +329,8 @@ TEST_F(RegistryPullTest, TlsWithATestCa) {
       << unconfigured.status().ToString();
   EXPECT_EQ(BlobCount(), 0u);
 
-  auto with_ca = Pull(ref, Config(R"({"hosts": {")" + reg->host() + R"(": {"ca_file": ")" + ca +
-                                  R"("}}})"));
+  auto with_ca =
+      Pull(ref, Config(R"({"hosts": {")" + reg->host() + R"(": {"ca_file": ")" + ca + R"("}}})"));
   ASSERT_TRUE(with_ca.ok()) << with_ca.status().ToString();
   ExpectComplete(*with_ca, "busybox");
   EXPECT_EQ(with_ca->endpoint, "https://" + reg->host());

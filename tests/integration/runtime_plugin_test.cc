@@ -155,8 +155,8 @@ TEST_P(RuntimePluginTest, SeccompBlocksTheNamedSyscalls) {
       {"sh", "-c", "mkdir /tmp/d 2>/dev/null; echo mkdir=$?; touch /tmp/f && echo touched"});
   spec["linux"]["seccomp"] = {
       {"defaultAction", "SCMP_ACT_ALLOW"},
-      {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"},
-                     {"errnoRet", 1}}}}};
+      {"syscalls",
+       {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
   std::string log = state_->path() + "/seccomp.log";
   Create("sc", spec, log);
   ASSERT_TRUE(Start("sc").ok());

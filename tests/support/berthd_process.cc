@@ -69,9 +69,9 @@ BerthdProcess::~BerthdProcess() {
 }
 
 bool BerthdProcess::Start(int timeout_ms) {
-  std::vector<std::string> argv = {BERTHD_PATH,   "--root",       root_,        "--state",
-                                   state_,        "--socket",     socket_,      "--plugin-dir",
-                                   plugin_dir_,   "--log-level",  "debug"};
+  std::vector<std::string> argv = {BERTHD_PATH, "--root",      root_,   "--state",
+                                   state_,      "--socket",    socket_, "--plugin-dir",
+                                   plugin_dir_, "--log-level", "debug"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   pid_ = Spawn(argv, dir_ / "berthd.stdout", stderr_path_);
   if (pid_ <= 0) return false;

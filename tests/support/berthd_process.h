@@ -14,8 +14,7 @@ namespace berth::testing {
 class BerthdProcess {
  public:
   // `extra_args` are appended after --root/--state/--socket/--plugin-dir.
-  explicit BerthdProcess(std::vector<std::string> extra_args = {},
-                         std::string plugin_dir = "");
+  explicit BerthdProcess(std::vector<std::string> extra_args = {}, std::string plugin_dir = "");
   ~BerthdProcess();
 
   // Starts berthd; false when it exits or no socket appears within `timeout_ms`.

@@ -130,8 +130,9 @@ void RegistryProxy::Handle(int client) {
     head.append(buf, static_cast<size_t>(n));
     if (head[0] == 0x16) {
       // A TLS ClientHello: answer like a plain-HTTP server (Go's net/http does the same).
-      SendAll(client, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an "
-                      "HTTPS server.\n");
+      SendAll(client,
+              "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an "
+              "HTTPS server.\n");
       return;
     }
   }
@@ -164,9 +165,9 @@ void RegistryProxy::Handle(int client) {
     if (req.path.rfind("/token", 0) == 0) {
       ++token_requests_;
       if (!options_.token_basic_user.empty()) {
-        std::string want = "Basic " + image::registry::Base64Encode(
-                                          options_.token_basic_user + ":" +
-                                          options_.token_basic_password);
+        std::string want =
+            "Basic " + image::registry::Base64Encode(options_.token_basic_user + ":" +
+                                                     options_.token_basic_password);
         if (req.authorization != want) {
           Respond(client, "401 Unauthorized", "", R"({"details":"bad credentials"})");
           return;
@@ -178,9 +179,8 @@ void RegistryProxy::Handle(int client) {
     }
     if (req.authorization != "Bearer " + options_.bearer_token) {
       std::string repo = req.path.substr(4);  // after "/v2/"
-      repo = repo.substr(0, repo.find("/manifests/") != std::string::npos
-                                ? repo.find("/manifests/")
-                                : repo.find("/blobs/"));
+      repo = repo.substr(0, repo.find("/manifests/") != std::string::npos ? repo.find("/manifests/")
+                                                                          : repo.find("/blobs/"));
       Respond(client, "401 Unauthorized",
               "WWW-Authenticate: Bearer realm=\"http://" + host() +
                   "/token\",service=\"berth-test\",scope=\"repository:" + repo + ":pull\"\r\n",
@@ -243,7 +243,8 @@ void RegistryProxy::Handle(int client) {
       if (chunk.empty()) continue;
       // Fall through with the body bytes of this read; they live in `body`, so send now.
       if (truncate) {
-        size_t allow = options_.truncate_after > body_sent ? options_.truncate_after - body_sent : 0;
+        size_t allow =
+            options_.truncate_after > body_sent ? options_.truncate_after - body_sent : 0;
         SendAll(client, std::string_view(body).substr(0, allow));
         body_sent += std::min(allow, body.size());
         if (body_sent >= options_.truncate_after) break;

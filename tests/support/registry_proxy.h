@@ -30,13 +30,13 @@ struct ProxyRequest {
 struct ProxyOptions {
   std::string upstream_host = "127.0.0.1";
   int upstream_port = 0;
-  int fail_blob_gets = 0;          // answer this many blob GETs with 500
-  int truncate_blob_gets = 0;      // cut this many blob GET responses short…
-  size_t truncate_after = 1000;    // …after this many body bytes
-  std::string bearer_token;        // non-empty: require it (and serve /token)
+  int fail_blob_gets = 0;                              // answer this many blob GETs with 500
+  int truncate_blob_gets = 0;                          // cut this many blob GET responses short…
+  size_t truncate_after = 1000;                        // …after this many body bytes
+  std::string bearer_token;                            // non-empty: require it (and serve /token)
   std::string token_basic_user, token_basic_password;  // required at /token when set
-  std::string redirect_blobs_to;   // "http://localhost:PORT": 307 for blob GETs
-  std::string hold_blob;           // "sha256:…": its GETs wait for Release() before forwarding
+  std::string redirect_blobs_to;                       // "http://localhost:PORT": 307 for blob GETs
+  std::string hold_blob;  // "sha256:…": its GETs wait for Release() before forwarding
 };
 
 class RegistryProxy {

@@ -70,7 +70,8 @@ int RunTool(const std::vector<std::string>& argv, std::string* output) {
 bool RegistryToolsAvailable(std::string* missing) {
   for (const char* tool : {"/usr/bin/docker-registry", "/usr/bin/htpasswd", "/usr/bin/openssl"}) {
     if (::access(tool, X_OK) != 0) {
-      if (missing) *missing = std::string(tool) + " (apt-get install docker-registry apache2-utils openssl)";
+      if (missing)
+        *missing = std::string(tool) + " (apt-get install docker-registry apache2-utils openssl)";
       return false;
     }
   }
@@ -80,8 +81,8 @@ bool RegistryToolsAvailable(std::string* missing) {
 RegistryServer::~RegistryServer() { Stop(); }
 
 std::string RegistryServer::BlobDataPath(const std::string& hex) const {
-  return options_.storage_dir + "/docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" +
-         hex + "/data";
+  return options_.storage_dir + "/docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex +
+         "/data";
 }
 
 std::string RegistryServer::Log() const {
@@ -106,16 +107,14 @@ Status RegistryServer::Start() {
       << "\n";
   }
   if (!options_.htpasswd_file.empty()) {
-    y << "auth:\n  htpasswd:\n    realm: berth-test\n    path: " << options_.htpasswd_file
-      << "\n";
+    y << "auth:\n  htpasswd:\n    realm: berth-test\n    path: " << options_.htpasswd_file << "\n";
   }
   BERTH_RETURN_IF_ERROR(AtomicWriteFile(config_path_, y.str()));
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0600);
+  posix_spawn_file_actions_addopen(&fa, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   const char* argv[] = {"/usr/bin/docker-registry", "serve", config_path_.c_str(), nullptr};
   int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, const_cast<char**>(argv), environ);

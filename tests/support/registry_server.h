@@ -16,10 +16,10 @@
 namespace berth::testing {
 
 struct RegistryOptions {
-  std::string storage_dir;          // required; created if missing
-  std::string htpasswd_file;        // enables basic auth
-  std::string tls_cert, tls_key;    // enables TLS (PEM files)
-  int port = 0;                     // 0: pick a free one
+  std::string storage_dir;        // required; created if missing
+  std::string htpasswd_file;      // enables basic auth
+  std::string tls_cert, tls_key;  // enables TLS (PEM files)
+  int port = 0;                   // 0: pick a free one
 };
 
 class RegistryServer {
@@ -35,9 +35,7 @@ class RegistryServer {
 
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string url() const {
-    return (options_.tls_cert.empty() ? "http://" : "https://") + host();
-  }
+  std::string url() const { return (options_.tls_cert.empty() ? "http://" : "https://") + host(); }
   // The file the registry serves for a blob (to corrupt it in tests).
   std::string BlobDataPath(const std::string& hex) const;
   std::string Log() const;

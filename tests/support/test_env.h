@@ -30,11 +30,11 @@ class TempDir {
 }  // namespace berth::testing
 
 // Use at the top of a test that needs root: skips outside CI, fails under CI=true.
-#define BERTH_REQUIRE_ROOT()                                                        \
-  do {                                                                              \
-    std::string why_ = ::berth::testing::WhyNotRoot();                              \
-    if (!why_.empty()) {                                                            \
+#define BERTH_REQUIRE_ROOT()                                                                 \
+  do {                                                                                       \
+    std::string why_ = ::berth::testing::WhyNotRoot();                                       \
+    if (!why_.empty()) {                                                                     \
       if (::berth::testing::RunningInCi()) FAIL() << "root test cannot run in CI: " << why_; \
-      GTEST_SKIP() << why_;                                                         \
-    }                                                                               \
+      GTEST_SKIP() << why_;                                                                  \
+    }                                                                                        \
   } while (0)

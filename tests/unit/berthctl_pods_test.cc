@@ -55,8 +55,8 @@ Clock::time_point At(int64_t unix_nanos) {
       std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(unix_nanos)));
 }
 
-::runtime::v1::PodSandbox MakePod(std::string id, std::string name, std::string ns,
-                                  int64_t created, uint32_t attempt = 0) {
+::runtime::v1::PodSandbox MakePod(std::string id, std::string name, std::string ns, int64_t created,
+                                  uint32_t attempt = 0) {
   ::runtime::v1::PodSandbox p;
   p.set_id(std::move(id));
   p.mutable_metadata()->set_name(std::move(name));
@@ -117,8 +117,7 @@ TEST(ContainerConfigTest, ParsesCrictlJson) {
   EXPECT_EQ(c->mounts(0).propagation(), ::runtime::v1::PROPAGATION_BIDIRECTIONAL);
   EXPECT_EQ(c->linux().resources().memory_limit_in_bytes(), 67108864);
   EXPECT_EQ(c->linux().resources().cpu_shares(), 512);
-  EXPECT_EQ(c->linux().security_context().namespace_options().pid(),
-            ::runtime::v1::CONTAINER);
+  EXPECT_EQ(c->linux().security_context().namespace_options().pid(), ::runtime::v1::CONTAINER);
   EXPECT_EQ(c->log_path(), "busybox.log");
 }
 
@@ -439,15 +438,20 @@ TEST(StatsOutputTest, CpuPercentFromTwoSamples) {
     s->mutable_linux()->mutable_memory()->mutable_working_set_bytes()->set_value(1500);
   }
   before.mutable_stats(0)->mutable_linux()->mutable_cpu()->set_timestamp(0);
-  before.mutable_stats(0)->mutable_linux()->mutable_cpu()->mutable_usage_core_nano_seconds()->set_value(
-      10);
+  before.mutable_stats(0)
+      ->mutable_linux()
+      ->mutable_cpu()
+      ->mutable_usage_core_nano_seconds()
+      ->set_value(10);
   after.mutable_stats(0)->mutable_linux()->mutable_cpu()->set_timestamp(kSecond);
-  after.mutable_stats(0)->mutable_linux()->mutable_cpu()->mutable_usage_core_nano_seconds()->set_value(
-      kSecond / 2 + 10);
+  after.mutable_stats(0)
+      ->mutable_linux()
+      ->mutable_cpu()
+      ->mutable_usage_core_nano_seconds()
+      ->set_value(kSecond / 2 + 10);
   auto pods = FormatPodStatsTable(before, after);
   ASSERT_TRUE(pods.ok());
-  EXPECT_EQ(Lines(*pods)[1],
-            "web                 podid01234567       50.00               1.5kB");
+  EXPECT_EQ(Lines(*pods)[1], "web                 podid01234567       50.00               1.5kB");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -661,9 +665,8 @@ TEST_F(BerthctlPodsFlagsTest, ErrorsBeforeAnyRpc) {
   EXPECT_EQ(streaming.code, 1);
   EXPECT_THAT(streaming.err, HasSubstr("streaming exec is not supported yet, use -s"));
   auto config = Berthctl({"runp", dir_ / "missing.json"});
-  EXPECT_EQ(config.err,
-            "berthctl: load podSandboxConfig: config at " + (dir_ / "missing.json") +
-                " not found\n");
+  EXPECT_EQ(config.err, "berthctl: load podSandboxConfig: config at " + (dir_ / "missing.json") +
+                            " not found\n");
   auto label = Berthctl({"pods", "--label", "novalue"});
   EXPECT_EQ(label.err, "berthctl: listing pod sandboxes: incorrectly specified label: novalue\n");
 }

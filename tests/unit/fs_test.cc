@@ -24,7 +24,7 @@ TEST(AtomicWriteFile, CreatesAndReplaces) {
   EXPECT_EQ(*ReadFile(path), "one");
   ASSERT_TRUE(AtomicWriteFile(path, "two, longer").ok());
   EXPECT_EQ(*ReadFile(path), "two, longer");
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0644u);
   EXPECT_EQ(CountEntries(dir.path()), 1u) << "temporary file left behind";
@@ -56,7 +56,7 @@ TEST(MakeDirs, CreatesParentsAndFixesMode) {
   ASSERT_TRUE(MakeDirs(p, 0700).ok());
   ::chmod(p.c_str(), 0755);
   ASSERT_TRUE(MakeDirs(p, 0700).ok());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(p.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
 }

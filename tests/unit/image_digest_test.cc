@@ -42,11 +42,12 @@ TEST(Digest, ParseRoundTrip) {
 }
 
 TEST(Digest, ParseRejects) {
-  for (std::string bad : std::vector<std::string>{"", "sha256", "sha256:", "sha256:abc", ":" + std::string(64, 'a'),
-                          "sha256:" + std::string(63, 'a'), "sha256:" + std::string(65, 'a'),
-                          "sha256:" + std::string(64, 'A'), "sha256:" + std::string(64, 'g'),
-                          "sha512:" + std::string(64, 'a'), "md5:" + std::string(32, 'a'),
-                          "SHA256:" + std::string(64, 'a')}) {
+  for (std::string bad :
+       std::vector<std::string>{"", "sha256", "sha256:", "sha256:abc", ":" + std::string(64, 'a'),
+                                "sha256:" + std::string(63, 'a'), "sha256:" + std::string(65, 'a'),
+                                "sha256:" + std::string(64, 'A'), "sha256:" + std::string(64, 'g'),
+                                "sha512:" + std::string(64, 'a'), "md5:" + std::string(32, 'a'),
+                                "SHA256:" + std::string(64, 'a')}) {
     auto d = Digest::Parse(bad);
     EXPECT_FALSE(d.ok()) << bad;
     if (!d.ok()) {

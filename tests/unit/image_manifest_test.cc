@@ -19,8 +19,9 @@ json OciManifest() {
   return {{"schemaVersion", 2},
           {"mediaType", media_type::kOciManifest},
           {"config", Desc(std::string(media_type::kOciConfig), 'c', 100)},
-          {"layers", {Desc("application/vnd.oci.image.layer.v1.tar+gzip", '1', 10),
-                      Desc("application/vnd.oci.image.layer.v1.tar+zstd", '2', 20)}}};
+          {"layers",
+           {Desc("application/vnd.oci.image.layer.v1.tar+gzip", '1', 10),
+            Desc("application/vnd.oci.image.layer.v1.tar+zstd", '2', 20)}}};
 }
 
 json PlatformEntry(char c, std::string arch, std::string variant = "",
@@ -45,8 +46,8 @@ TEST(Manifest, ParsesDockerSchema2WithCharsetAndWithoutContentType) {
   j["mediaType"] = media_type::kDockerManifest;
   j["config"]["mediaType"] = media_type::kDockerConfig;
   j["layers"] = {Desc("application/vnd.docker.image.rootfs.diff.tar.gzip", '1', 10)};
-  EXPECT_TRUE(ParseManifest(j.dump(), std::string(media_type::kDockerManifest) +
-                                          "; charset=utf-8").ok());
+  EXPECT_TRUE(
+      ParseManifest(j.dump(), std::string(media_type::kDockerManifest) + "; charset=utf-8").ok());
   EXPECT_TRUE(ParseManifest(j.dump(), "").ok());
   EXPECT_TRUE(ParseManifest(j.dump(), "application/octet-stream").ok());
 }

@@ -47,14 +47,15 @@ TEST(RegistryConfig, MirrorsInOrderThenOriginOnlyWhenAsked) {
       "docker.io": {"mirrors": ["https://m1.example", "http://127.0.0.1:5000", "m3:5000/"]},
       "quay.io": {"mirrors": ["m1.example"], "origin_fallback": true},
       "m3:5000": {"ca_file": "/ca.pem"},
-      "m1.example": {"insecure": true}}})"), "registries");
+      "m1.example": {"insecure": true}}})"),
+                                    "registries");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   auto eps = c->EndpointsFor("docker.io");
   ASSERT_TRUE(eps.ok());
   ASSERT_EQ(eps->size(), 3u);
   EXPECT_EQ((*eps)[0].BaseUrl(), "https://m1.example");
-  EXPECT_FALSE((*eps)[0].verify_tls);      // m1.example is insecure…
-  EXPECT_FALSE((*eps)[0].http_fallback);   // …but its scheme was explicit
+  EXPECT_FALSE((*eps)[0].verify_tls);     // m1.example is insecure…
+  EXPECT_FALSE((*eps)[0].http_fallback);  // …but its scheme was explicit
   EXPECT_EQ((*eps)[1].BaseUrl(), "http://127.0.0.1:5000");
   EXPECT_EQ((*eps)[2].BaseUrl(), "https://m3:5000");
   EXPECT_EQ((*eps)[2].ca_file, "/ca.pem");
@@ -68,10 +69,10 @@ TEST(RegistryConfig, MirrorsInOrderThenOriginOnlyWhenAsked) {
 }
 
 TEST(RegistryConfig, StarAppliesToEveryHostWithoutOwnEntry) {
-  auto c = RegistryConfig::FromJson(
-      json::parse(R"({"hosts": {"*": {"mirrors": ["http://10.1.1.1:5000"]},
+  auto c =
+      RegistryConfig::FromJson(json::parse(R"({"hosts": {"*": {"mirrors": ["http://10.1.1.1:5000"]},
                                 "own.example": {"ca_file": "/own.pem"}}})"),
-      "registries");
+                               "registries");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   auto eps = c->EndpointsFor("docker.io");
   ASSERT_EQ(eps->size(), 1u);  // no fallback to the origin
@@ -87,8 +88,7 @@ TEST(RegistryConfig, RejectsBadInput) {
       json::parse(R"({"hosts": {"docker.io": {"mirors": []}}})"), "registries");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(unknown.status().message().find("registries.hosts.docker.io.mirors"),
-            std::string::npos)
+  EXPECT_NE(unknown.status().message().find("registries.hosts.docker.io.mirors"), std::string::npos)
       << unknown.status().message();
   auto scheme = RegistryConfig::FromJson(
       json::parse(R"({"hosts": {"docker.io": {"mirrors": ["ftp://x"]}}})"), "registries");

@@ -114,11 +114,13 @@ TEST(ImageStoreTest, CrashInTheMiddleOfATagMoveLeavesTheTagWithTheNewerImage) {
   older.updated_unix_nano = 100;
   ImageRecord newer = Rec(kD2, {"docker.io/library/a:1"});
   newer.updated_unix_nano = 200;
-  ASSERT_TRUE(AtomicWriteFile(dir / ("images/" + std::string(64, 'a') + ".json"),
-                              older.ToJson().dump()).ok());
-  ASSERT_TRUE(AtomicWriteFile(dir / ("images/" + std::string(64, 'b') + ".json"),
-                              newer.ToJson().dump()).ok());
-  std::ofstream(dir / "images/.x.json.tmp-123456") << "{";    // a torn temp file
+  ASSERT_TRUE(
+      AtomicWriteFile(dir / ("images/" + std::string(64, 'a') + ".json"), older.ToJson().dump())
+          .ok());
+  ASSERT_TRUE(
+      AtomicWriteFile(dir / ("images/" + std::string(64, 'b') + ".json"), newer.ToJson().dump())
+          .ok());
+  std::ofstream(dir / "images/.x.json.tmp-123456") << "{";                   // a torn temp file
   std::ofstream(dir / ("images/" + std::string(64, 'c') + ".json")) << "{";  // garbage
   auto s = ImageStore::Open(dir.path(), Logger(LogLevel::kError));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -131,14 +133,16 @@ TEST(ImageStoreTest, CrashInTheMiddleOfATagMoveLeavesTheTagWithTheNewerImage) {
 TEST(PullProgressHubTest, WatchersSeeEveryChangeAndTheEnd) {
   PullProgressHub hub;
   int calls = 0;
-  hub.Watch("nothing", [&](const PullSnapshot&) { return ++calls, true; }, [] { return false; });
+  hub.Watch(
+      "nothing", [&](const PullSnapshot&) { return ++calls, true; }, [] { return false; });
   EXPECT_EQ(calls, 0) << "no pull in flight: returns at once";
 
   auto e = hub.Begin("img");
   std::vector<PullSnapshot> seen;
   std::thread watcher([&] {
-    hub.Watch("img", [&](const PullSnapshot& s) { return seen.push_back(s), true; },
-              [] { return false; });
+    hub.Watch(
+        "img", [&](const PullSnapshot& s) { return seen.push_back(s), true; },
+        [] { return false; });
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   hub.Update(e, {"d1", 10, 5, PullLayerState::kDownloading});
@@ -153,7 +157,8 @@ TEST(PullProgressHubTest, WatchersSeeEveryChangeAndTheEnd) {
   ASSERT_EQ(seen.back().layers.size(), 1u);
   EXPECT_EQ(seen.back().layers[0].state, PullLayerState::kDone);
   calls = 0;
-  hub.Watch("img", [&](const PullSnapshot&) { return ++calls, true; }, [] { return false; });
+  hub.Watch(
+      "img", [&](const PullSnapshot&) { return ++calls, true; }, [] { return false; });
   EXPECT_EQ(calls, 0) << "finished pulls are forgotten";
 }
 
@@ -163,8 +168,9 @@ class ImporterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     images_ = new testing::TempDir();
-    ok_ = std::system(("'" BERTH_MAKE_TEST_IMAGES "' " + images_->path() + " >/dev/null 2>&1")
-                          .c_str()) == 0;
+    ok_ =
+        std::system(
+            ("'" BERTH_MAKE_TEST_IMAGES "' " + images_->path() + " >/dev/null 2>&1").c_str()) == 0;
   }
   void SetUp() override {
     ASSERT_TRUE(ok_) << "make-test-images failed";
@@ -213,8 +219,8 @@ TEST_F(ImporterTest, CorruptBlobIsRefused) {
   auto idx = json::parse(*ReadFile(copy + "/index.json"));
   auto man = json::parse(*ReadFile(copy + "/blobs/sha256/" +
                                    idx["manifests"][0]["digest"].get<std::string>().substr(7)));
-  std::string layer = copy + "/blobs/sha256/" +
-                      man["layers"][0]["digest"].get<std::string>().substr(7);
+  std::string layer =
+      copy + "/blobs/sha256/" + man["layers"][0]["digest"].get<std::string>().substr(7);
   fs::permissions(layer, fs::perms::owner_write, fs::perm_options::add);
   {
     std::fstream f(layer, std::ios::in | std::ios::out | std::ios::binary);
@@ -237,7 +243,8 @@ TEST_F(ImporterTest, DockerSaveTarball) {
                                    idx["manifests"][0]["digest"].get<std::string>().substr(7)));
   std::string cfg_hex = man["config"]["digest"].get<std::string>().substr(7);
   fs::copy_file(src + "/blobs/sha256/" + cfg_hex, out + "/" + cfg_hex + ".json");
-  std::string layer = src + "/blobs/sha256/" + man["layers"][0]["digest"].get<std::string>().substr(7);
+  std::string layer =
+      src + "/blobs/sha256/" + man["layers"][0]["digest"].get<std::string>().substr(7);
   ASSERT_EQ(std::system(("gzip -dc '" + layer + "' > '" + out + "/0/layer.tar'").c_str()), 0);
   json m = json::array({{{"Config", cfg_hex + ".json"},
                          {"RepoTags", {"saved/busybox:v1"}},

@@ -35,7 +35,8 @@ TEST(JsonObjectReader, AbsentKeysKeepDefaults) {
 TEST(JsonObjectReader, ReadsEveryType) {
   Sample s;
   Status st = Read(R"({"root":"/x","debug":true,"workers":9,"dirs":["a","b"],
-                       "plugins":{"cni":{"bin":"/opt"}}})", s);
+                       "plugins":{"cni":{"bin":"/opt"}}})",
+                   s);
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(s.root, "/x");
   EXPECT_TRUE(s.debug);
@@ -57,8 +58,10 @@ TEST(JsonObjectReader, WrongTypeIsNamed) {
             "config.workers: expected an integer, got string");
   EXPECT_EQ(Read(R"({"dirs":["a",1]})", s).message(),
             "config.dirs: expected an array of strings, got number");
-  EXPECT_EQ(Read(R"({"debug":1})", s).message(), "config.debug: expected true or false, got number");
-  EXPECT_EQ(Read(R"({"plugins":[]})", s).message(), "config.plugins: expected an object, got array");
+  EXPECT_EQ(Read(R"({"debug":1})", s).message(),
+            "config.debug: expected true or false, got number");
+  EXPECT_EQ(Read(R"({"plugins":[]})", s).message(),
+            "config.plugins: expected an object, got array");
 }
 
 TEST(JsonObjectReader, TopLevelMustBeObject) {

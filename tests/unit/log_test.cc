@@ -12,8 +12,9 @@ TEST(Logger, LogfmtLineWithFields) {
   ASSERT_EQ(lines.size(), 1u);
   const std::string& l = lines[0];
   EXPECT_EQ(l.rfind("time=", 0), 0u);
-  EXPECT_NE(l.find(" level=error component=plugin_host msg=\"load failed\" path=\"/p/x y.so\" n=3\n"),
-            std::string::npos)
+  EXPECT_NE(
+      l.find(" level=error component=plugin_host msg=\"load failed\" path=\"/p/x y.so\" n=3\n"),
+      std::string::npos)
       << l;
 }
 

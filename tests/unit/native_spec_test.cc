@@ -41,8 +41,10 @@ TEST(NativeSpecTest, ParsesFullSpec) {
                              {"pids", {{"limit", 5}}},
                              {"devices", {{{"allow", false}, {"access", "rwm"}}}}};
   j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"},
-                           {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"},
-                                          {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+                           {"syscalls",
+                            {{{"names", {"read"}},
+                              {"action", "SCMP_ACT_ALLOW"},
+                              {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}}}}};
   j["linux"]["rootfsPropagation"] = "rslave";
   Result<OciSpec> s = ParseSpec(j);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -69,24 +71,67 @@ TEST(NativeSpecTest, ErrorsNameTheField) {
       {[](Json& j) { j["process"]["args"] = "sh"; }, "process.args"},
       {[](Json& j) { j["process"]["cwd"] = "relative"; }, "process.cwd"},
       {[](Json& j) { j["process"]["env"] = {"NOEQUALS"}; }, "process.env"},
-      {[](Json& j) { j["process"]["user"] = {{"uid", -1}}; }, "process.user.uid"},
-      {[](Json& j) { j["process"]["user"] = {{"uid", "0"}}; }, "process.user.uid"},
-      {[](Json& j) { j["process"]["capabilities"] = {{"bounding", {"CAP_NOPE"}}}; },
+      {[](Json& j) {
+         j["process"]["user"] = {{"uid", -1}};
+       },
+       "process.user.uid"},
+      {[](Json& j) {
+         j["process"]["user"] = {{"uid", "0"}};
+       },
+       "process.user.uid"},
+      {[](Json& j) {
+         j["process"]["capabilities"] = {{"bounding", {"CAP_NOPE"}}};
+       },
        "process.capabilities.bounding"},
-      {[](Json& j) { j["process"]["rlimits"] = {{{"type", "RLIMIT_X"}}}; }, "process.rlimits[0].type"},
+      {[](Json& j) {
+         j["process"]["rlimits"] = {{{"type", "RLIMIT_X"}}};
+       },
+       "process.rlimits[0].type"},
       {[](Json& j) { j["process"]["oomScoreAdj"] = 5000; }, "process.oomScoreAdj"},
       {[](Json& j) { j["root"]["path"] = ""; }, "root.path"},
-      {[](Json& j) { j["mounts"] = {{{"destination", "rel"}}}; }, "mounts[0].destination"},
-      {[](Json& j) { j["linux"]["namespaces"].push_back({{"type", "bogus"}}); }, "linux.namespaces[2].type"},
-      {[](Json& j) { j["linux"]["namespaces"].push_back({{"type", "ipc"}}); }, "linux.namespaces[2].type"},
-      {[](Json& j) { j["linux"]["namespaces"].push_back({{"type", "user"}}); }, "linux.uidMappings"},
-      {[](Json& j) { j["linux"]["devices"] = {{{"path", "/etc/x"}, {"type", "c"}}}; }, "linux.devices[0].path"},
-      {[](Json& j) { j["linux"]["resources"] = {{"cpu", {{"cpus", "0;rm"}}}}; }, "linux.resources.cpu.cpus"},
-      {[](Json& j) { j["linux"]["resources"] = {{"devices", {{{"type", "x"}}}}}; }, "linux.resources.devices[0].type"},
-      {[](Json& j) { j["linux"]["seccomp"] = {{"defaultAction", "ALLOW"}}; }, "linux.seccomp.defaultAction"},
-      {[](Json& j) { j["linux"]["seccomp"] = {{"syscalls", {{{"names", {"x"}}, {"action", "SCMP_ACT_ALLOW"}, {"args", {{{"index", 9}, {"op", "SCMP_CMP_EQ"}}}}}}}}; },
+      {[](Json& j) {
+         j["mounts"] = {{{"destination", "rel"}}};
+       },
+       "mounts[0].destination"},
+      {[](Json& j) {
+         j["linux"]["namespaces"].push_back({{"type", "bogus"}});
+       },
+       "linux.namespaces[2].type"},
+      {[](Json& j) {
+         j["linux"]["namespaces"].push_back({{"type", "ipc"}});
+       },
+       "linux.namespaces[2].type"},
+      {[](Json& j) {
+         j["linux"]["namespaces"].push_back({{"type", "user"}});
+       },
+       "linux.uidMappings"},
+      {[](Json& j) {
+         j["linux"]["devices"] = {{{"path", "/etc/x"}, {"type", "c"}}};
+       },
+       "linux.devices[0].path"},
+      {[](Json& j) {
+         j["linux"]["resources"] = {{"cpu", {{"cpus", "0;rm"}}}};
+       },
+       "linux.resources.cpu.cpus"},
+      {[](Json& j) {
+         j["linux"]["resources"] = {{"devices", {{{"type", "x"}}}}};
+       },
+       "linux.resources.devices[0].type"},
+      {[](Json& j) {
+         j["linux"]["seccomp"] = {{"defaultAction", "ALLOW"}};
+       },
+       "linux.seccomp.defaultAction"},
+      {[](Json& j) {
+         j["linux"]["seccomp"] = {{"syscalls",
+                                   {{{"names", {"x"}},
+                                     {"action", "SCMP_ACT_ALLOW"},
+                                     {"args", {{{"index", 9}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+       },
        "linux.seccomp.syscalls[0].args[0].index"},
-      {[](Json& j) { j["linux"]["sysctl"] = {{"kernel.shmmax", 5}}; }, "linux.sysctl"},
+      {[](Json& j) {
+         j["linux"]["sysctl"] = {{"kernel.shmmax", 5}};
+       },
+       "linux.sysctl"},
       {[](Json& j) { j["linux"]["rootfsPropagation"] = "sideways"; }, "linux.rootfsPropagation"},
   };
   for (const Case& c : cases) {
@@ -115,11 +160,13 @@ TEST(NativeSpecTest, SeccompValidationRejectsUnknownNames) {
 
 TEST(NativeSysctlTest, AllowListFollowsNamespaces) {
   LinuxSpec with_all;
-  with_all.namespaces = {{NamespaceType::kIpc, ""}, {NamespaceType::kNetwork, "/run/netns/x"},
+  with_all.namespaces = {{NamespaceType::kIpc, ""},
+                         {NamespaceType::kNetwork, "/run/netns/x"},
                          {NamespaceType::kUts, ""}};
   LinuxSpec none;
-  for (const char* ok : {"kernel.shmmax", "kernel.msgmax", "kernel.sem", "fs.mqueue.msg_max",
-                         "net.ipv4.ip_forward", "net/ipv4/conf/all/forwarding", "kernel.domainname"}) {
+  for (const char* ok :
+       {"kernel.shmmax", "kernel.msgmax", "kernel.sem", "fs.mqueue.msg_max", "net.ipv4.ip_forward",
+        "net/ipv4/conf/all/forwarding", "kernel.domainname"}) {
     EXPECT_TRUE(ValidateSysctls({{ok, "1"}}, with_all).ok()) << ok;
     EXPECT_EQ(ValidateSysctls({{ok, "1"}}, none).code(), StatusCode::kInvalidArgument) << ok;
   }
@@ -137,7 +184,7 @@ TEST(NativeCgroupMathTest, SharesToWeightLikeRunc) {
   EXPECT_EQ(CpuSharesToWeight(2), 1u);
   EXPECT_EQ(CpuSharesToWeight(1024), 39u);
   EXPECT_EQ(CpuSharesToWeight(262144), 10000u);
-  EXPECT_EQ(CpuSharesToWeight(1), 1u);         // clamped
+  EXPECT_EQ(CpuSharesToWeight(1), 1u);  // clamped
   EXPECT_EQ(CpuSharesToWeight(1 << 30), 10000u);
   EXPECT_EQ(BlkioWeightToIoWeight(10), 1u);
   EXPECT_EQ(BlkioWeightToIoWeight(1000), 10000u);

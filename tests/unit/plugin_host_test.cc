@@ -205,7 +205,7 @@ TEST_F(PluginHostTest, EachInstanceGetsItsOwnDirectories) {
   std::string state = tmp_ / "state/plugins/io.berth.network.v1/echo";
   EXPECT_EQ(status.message(), root + "|" + state);
   for (const std::string& dir : {root, state}) {
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(dir.c_str(), &st), 0) << dir;
     EXPECT_TRUE(S_ISDIR(st.st_mode));
     EXPECT_EQ(st.st_mode & 0777, 0700u) << dir;

@@ -220,8 +220,7 @@ TEST(UserResolverTest, RunAsUserAndUsernameOverrideImage) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->uid, 1000u);
   byname.set_run_as_username("ghost");
-  EXPECT_EQ(ResolveUser(byname, "", kPasswd, kGroup).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveUser(byname, "", kPasswd, kGroup).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(UserResolverTest, RunAsGroupWithoutUserIsInvalid) {

@@ -228,8 +228,8 @@ Result<std::string> Authorizer::FetchToken(const std::string& host, const Challe
     req.url = realm;
     req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
     req.body = "grant_type=refresh_token&client_id=berth&service=" + UrlEscape(service) +
-               "&scope=" + UrlEscape(want_scope) + "&refresh_token=" +
-               UrlEscape(auth_.identity_token);
+               "&scope=" + UrlEscape(want_scope) +
+               "&refresh_token=" + UrlEscape(auth_.identity_token);
   } else {
     req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
               "service=" + UrlEscape(service);
@@ -242,11 +242,12 @@ Result<std::string> Authorizer::FetchToken(const std::string& host, const Challe
   HttpResponse r = PerformHttp(req, realm_tls, timeouts_);
   if (!r.transport_ok()) return TransportStatus(r, realm).Wrap("get registry token");
   if (r.status == 401 || r.status == 403) {
-    return Status(StatusCode::kUnauthenticated,
-                  "token server " + realm + " refused the credentials (HTTP " +
-                      std::to_string(r.status) + ")" +
-                      (up->first.empty() && auth_.identity_token.empty()
-                           ? "; no credentials were given" : ""));
+    return Status(
+        StatusCode::kUnauthenticated,
+        "token server " + realm + " refused the credentials (HTTP " + std::to_string(r.status) +
+            ")" +
+            (up->first.empty() && auth_.identity_token.empty() ? "; no credentials were given"
+                                                               : ""));
   }
   if (r.status != 200) {
     return Unavailable("token server " + realm + " answered HTTP " + std::to_string(r.status));

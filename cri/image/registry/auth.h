@@ -39,7 +39,7 @@ struct AuthConfig {
 };
 
 struct Challenge {
-  std::string scheme;  // lowercase: "bearer" | "basic"
+  std::string scheme;                         // lowercase: "bearer" | "basic"
   std::map<std::string, std::string> params;  // realm, service, scope, error, …
 };
 

@@ -69,11 +69,15 @@ Status HttpStatusError(const HttpResponse& r, const std::string& what) {
   std::string m = what + ": HTTP " + std::to_string(r.status);
   if (!r.body.empty()) m += ": " + Excerpt(r.body);
   switch (r.status) {
-    case 401: return Status(StatusCode::kUnauthenticated, m);
-    case 403: return PermissionDenied(m);
-    case 404: return NotFound(m);
+    case 401:
+      return Status(StatusCode::kUnauthenticated, m);
+    case 403:
+      return PermissionDenied(m);
+    case 404:
+      return NotFound(m);
     case 408:
-    case 429: return Unavailable(m);
+    case 429:
+      return Unavailable(m);
     default:
       if (r.status >= 500) return Unavailable(m);
       return Status(StatusCode::kUnknown, m);
@@ -159,7 +163,8 @@ Result<Digest> RepositoryClient::HeadManifest(const std::string& ref) {
   for (int attempt = 0;; ++attempt) {
     auto r = Send(req);
     Status st = r.ok() ? OkStatus() : r.status();
-    if (r.ok() && (r->status < 200 || r->status >= 300)) st = HttpStatusError(*r, "HEAD " + req.url);
+    if (r.ok() && (r->status < 200 || r->status >= 300))
+      st = HttpStatusError(*r, "HEAD " + req.url);
     if (st.ok()) {
       std::string h = r->Header("docker-content-digest");
       if (h.empty()) return Digest();
@@ -173,7 +178,8 @@ Result<Digest> RepositoryClient::HeadManifest(const std::string& ref) {
 
 Result<FetchedManifest> RepositoryClient::GetManifest(const std::string& ref) {
   std::string what = "manifest " + endpoint_.host + "/" + path_ + ":" + ref;
-  if (ref.find(':') != std::string::npos) what = "manifest " + endpoint_.host + "/" + path_ + "@" + ref;
+  if (ref.find(':') != std::string::npos)
+    what = "manifest " + endpoint_.host + "/" + path_ + "@" + ref;
   for (int attempt = 0;; ++attempt) {
     HttpRequest req;
     req.url = BaseUrl() + "/v2/" + path_ + "/manifests/" + ref;
@@ -182,9 +188,9 @@ Result<FetchedManifest> RepositoryClient::GetManifest(const std::string& ref) {
     auto r = Send(req);
     Status st = r.ok() ? OkStatus() : r.status();
     if (r.ok() && r->body_too_large) {
-      return Status(StatusCode::kResourceExhausted,
-                    what + ": larger than the " + std::to_string(kMaxManifestSize) +
-                        "-byte manifest limit");
+      return Status(
+          StatusCode::kResourceExhausted,
+          what + ": larger than the " + std::to_string(kMaxManifestSize) + "-byte manifest limit");
     }
     if (r.ok() && (r->status < 200 || r->status >= 300)) st = HttpStatusError(*r, what);
     if (!st.ok()) {
@@ -224,8 +230,8 @@ Result<FetchedManifest> RepositoryClient::GetManifest(const std::string& ref) {
 }
 
 Status RepositoryClient::FetchBlob(Writer& w, const std::function<void(int64_t)>& progress) {
-  const std::string what = "blob " + w.expected_digest().String() + " from " + endpoint_.host +
-                           "/" + path_;
+  const std::string what =
+      "blob " + w.expected_digest().String() + " from " + endpoint_.host + "/" + path_;
   for (int attempt = 0;; ++attempt) {
     HttpRequest req;
     req.url = BaseUrl() + "/v2/" + path_ + "/blobs/" + w.expected_digest().String();
@@ -272,9 +278,10 @@ Status RepositoryClient::FetchBlob(Writer& w, const std::function<void(int64_t)>
       if (attempt == 0) return st;
       return st.Wrap("after " + std::to_string(attempt + 1) + " attempts");
     }
-    logger_.Warn("retrying blob download",
-                 {{"what", what}, {"offset", static_cast<long long>(w.offset())},
-                  {"attempt", attempt + 1}, {"error", st.message()}});
+    logger_.Warn("retrying blob download", {{"what", what},
+                                            {"offset", static_cast<long long>(w.offset())},
+                                            {"attempt", attempt + 1},
+                                            {"error", st.message()}});
     std::this_thread::sleep_for(Backoff(attempt));
   }
 }

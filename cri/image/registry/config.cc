@@ -99,7 +99,8 @@ Result<std::vector<Endpoint>> RegistryConfig::EndpointsFor(std::string_view doma
       }
       while (!rest.empty() && rest.back() == '/') rest.pop_back();
       if (rest.empty() || rest.find('/') != std::string::npos) {
-        return InvalidArgument("mirror \"" + m + "\": expected [scheme://]host[:port] "
+        return InvalidArgument("mirror \"" + m +
+                               "\": expected [scheme://]host[:port] "
                                "(a path prefix is not supported)");
       }
       Endpoint e = make(scheme, rest, explicit_scheme);

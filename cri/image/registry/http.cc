@@ -24,7 +24,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     // A new response (e.g. after "100 Continue"): forget earlier headers.
     t->resp->headers.clear();
     size_t sp = line.find(' ');
-    if (sp != std::string_view::npos) t->resp->status = std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+    if (sp != std::string_view::npos)
+      t->resp->status = std::atol(std::string(line.substr(sp + 1, 3)).c_str());
     return size * n;
   }
   size_t colon = line.find(':');
@@ -34,7 +35,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
                    [](unsigned char c) { return std::tolower(c); });
     std::string_view v = line.substr(colon + 1);
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' '))
+      v.remove_suffix(1);
     t->resp->headers.emplace(std::move(name), std::string(v));
   }
   return size * n;
@@ -159,10 +161,12 @@ Status TransportStatus(const HttpResponse& r, std::string_view url) {
   switch (ClassifyTransport(r.curl_code)) {
     // TLS problems need configuration, not retries: FAILED_PRECONDITION.
     case TransportFailure::kTlsVerify:
-      return FailedPrecondition(m + " (TLS verification failed: configure ca_file for this "
+      return FailedPrecondition(m +
+                                " (TLS verification failed: configure ca_file for this "
                                 "registry, or mark it insecure)");
     case TransportFailure::kTlsNotSpoken:
-      return FailedPrecondition(m + " (TLS handshake failed: is this a plain-HTTP registry? mark "
+      return FailedPrecondition(m +
+                                " (TLS handshake failed: is this a plain-HTTP registry? mark "
                                 "it insecure or use an http:// mirror URL)");
     case TransportFailure::kRetryable:
       if (r.curl_code == CURLE_OPERATION_TIMEDOUT) return Status(StatusCode::kDeadlineExceeded, m);

@@ -44,9 +44,9 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;
   std::multimap<std::string, std::string> headers;  // names lowercased
-  std::string body;          // non-2xx bodies are always collected here (truncated at 64 KiB)
+  std::string body;  // non-2xx bodies are always collected here (truncated at 64 KiB)
   bool body_too_large = false;
-  int curl_code = 0;         // CURLcode; 0 when the exchange completed
+  int curl_code = 0;  // CURLcode; 0 when the exchange completed
   std::string curl_error;
 
   // First value of header `name` (lowercase), "" when absent.

@@ -32,7 +32,8 @@ std::vector<std::string> Keys(const nlohmann::json& j, const char* key) {
 
 Result<ImageConfigInfo> ParseImageConfig(const std::string& json_text) {
   auto j = nlohmann::json::parse(json_text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return InvalidArgument("image config is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return InvalidArgument("image config is not a JSON object");
   ImageConfigInfo info;
   auto rootfs = j.find("rootfs");
   if (rootfs == j.end() || !rootfs->is_object() || !rootfs->contains("diff_ids") ||
@@ -101,8 +102,7 @@ Result<ImageRecord> ImageRecord::FromJson(const nlohmann::json& j) {
     r.size = j.value("size", int64_t{0});
     r.manifest_digest = j.value("manifest_digest", std::string());
     r.blobs = j.value("blobs", std::vector<std::string>{});
-    r.snapshots =
-        j.value("snapshots", std::map<std::string, std::vector<std::string>>{});
+    r.snapshots = j.value("snapshots", std::map<std::string, std::vector<std::string>>{});
     r.pinned = j.value("pinned", false);
     r.updated_unix_nano = j.value("updated_unix_nano", int64_t{0});
     const nlohmann::json& c = j.at("config");

@@ -26,7 +26,7 @@ struct ImageConfigInfo {
   std::vector<std::string> exposed_ports;  // "80/tcp"
   std::vector<std::string> volumes;        // "/data"
   std::map<std::string, std::string> labels;
-  std::vector<std::string> diff_ids;       // rootfs.diff_ids, lowest layer first
+  std::vector<std::string> diff_ids;  // rootfs.diff_ids, lowest layer first
 };
 
 // Parses an image config document. INVALID_ARGUMENT when it is not a JSON object or lacks
@@ -34,17 +34,17 @@ struct ImageConfigInfo {
 Result<ImageConfigInfo> ParseImageConfig(const std::string& json_text);
 
 struct ImageRecord {
-  std::string id;                          // config digest "sha256:…"
-  std::vector<std::string> repo_tags;      // "docker.io/library/busybox:latest"
-  std::vector<std::string> repo_digests;   // "docker.io/library/busybox@sha256:…"
-  int64_t size = 0;                        // manifest + config + compressed layers (containerd)
+  std::string id;                         // config digest "sha256:…"
+  std::vector<std::string> repo_tags;     // "docker.io/library/busybox:latest"
+  std::vector<std::string> repo_digests;  // "docker.io/library/busybox@sha256:…"
+  int64_t size = 0;                       // manifest + config + compressed layers (containerd)
   std::string manifest_digest;
-  std::vector<std::string> blobs;          // every content blob: index?, manifest, config, layers
+  std::vector<std::string> blobs;  // every content blob: index?, manifest, config, layers
   // snapshotter name → committed snapshot names (chain ids), lowest layer first.
   std::map<std::string, std::vector<std::string>> snapshots;
   ImageConfigInfo config;
   bool pinned = false;
-  int64_t updated_unix_nano = 0;           // decides which record keeps a tag after a crash
+  int64_t updated_unix_nano = 0;  // decides which record keeps a tag after a crash
 
   nlohmann::json ToJson() const;
   static Result<ImageRecord> FromJson(const nlohmann::json& j);

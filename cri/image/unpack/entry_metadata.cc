@@ -10,9 +10,9 @@
 
 #include <climits>
 
+#include "common/unique_fd.h"
 #include "cri/image/unpack/entry_path.h"
 #include "cri/image/unpack/entry_writer.h"
-#include "common/unique_fd.h"
 
 namespace berth {
 namespace {

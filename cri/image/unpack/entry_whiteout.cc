@@ -10,10 +10,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/unique_fd.h"
 #include "cri/image/unpack/entry_path.h"
 #include "cri/image/unpack/entry_writer.h"
 #include "cri/image/unpack/fs_util.h"
-#include "common/unique_fd.h"
 
 namespace berth {
 namespace {

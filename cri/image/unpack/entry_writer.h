@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/safe_path.h"
 #include "common/status.h"
 #include "cri/image/unpack/layer_unpacker.h"
-#include "common/safe_path.h"
 
 struct archive;
 struct archive_entry;

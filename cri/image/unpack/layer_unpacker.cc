@@ -11,8 +11,8 @@
 #include <memory>
 #include <vector>
 
-#include "cri/image/unpack/entry_writer.h"
 #include "common/unique_fd.h"
+#include "cri/image/unpack/entry_writer.h"
 
 namespace berth {
 namespace {

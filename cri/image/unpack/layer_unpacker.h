@@ -50,9 +50,9 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/safe_path.h"
 #include "common/status.h"
 #include "cri/image/unpack/layer_reader.h"
-#include "common/safe_path.h"
 
 namespace berth {
 

@@ -19,7 +19,8 @@ namespace {
 std::string FindExecutable(const std::string& name) {
   if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
   const char* env = getenv("PATH");
-  std::stringstream path(env && *env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  std::stringstream path(
+      env && *env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   std::string dir;
   while (std::getline(path, dir, ':')) {
     if (dir.empty()) continue;

@@ -20,8 +20,7 @@ class ExitWatcher {
  public:
   using OnExit = std::function<void(const shim::v1::ProcessState& state, bool recorded)>;
 
-  ExitWatcher(std::string socket_path, std::string state_dir, std::string exec_id,
-              OnExit on_exit);
+  ExitWatcher(std::string socket_path, std::string state_dir, std::string exec_id, OnExit on_exit);
   ~ExitWatcher();
   ExitWatcher(const ExitWatcher&) = delete;
   ExitWatcher& operator=(const ExitWatcher&) = delete;

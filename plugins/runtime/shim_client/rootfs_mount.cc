@@ -4,7 +4,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-
 #include "common/fs.h"
 
 namespace berth::runtime_shim {
@@ -18,11 +17,12 @@ struct FlagOption {
   unsigned long flag;
 };
 constexpr FlagOption kFlagOptions[] = {
-    {"ro", false, MS_RDONLY},       {"rw", true, MS_RDONLY},       {"nosuid", false, MS_NOSUID},
-    {"suid", true, MS_NOSUID},      {"nodev", false, MS_NODEV},    {"dev", true, MS_NODEV},
-    {"noexec", false, MS_NOEXEC},   {"exec", true, MS_NOEXEC},     {"bind", false, MS_BIND},
-    {"rbind", false, MS_BIND | MS_REC}, {"noatime", false, MS_NOATIME},
-    {"relatime", false, MS_RELATIME},
+    {"ro", false, MS_RDONLY},       {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},   {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},     {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},   {"exec", true, MS_NOEXEC},
+    {"bind", false, MS_BIND},       {"rbind", false, MS_BIND | MS_REC},
+    {"noatime", false, MS_NOATIME}, {"relatime", false, MS_RELATIME},
 };
 
 const FlagOption* FindFlag(const std::string& opt) {

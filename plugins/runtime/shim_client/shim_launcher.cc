@@ -25,8 +25,9 @@ Result<LaunchedShim> LaunchShim(const std::string& shim_path, std::vector<std::s
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  char* envp[] = {const_cast<char*>("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-                  nullptr};
+  char* envp[] = {
+      const_cast<char*>("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+      nullptr};
 
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");

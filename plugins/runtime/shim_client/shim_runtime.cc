@@ -26,10 +26,14 @@ SdkStatus ToSdk(const Status& s) {
 
 pv1::TaskStatus ToTaskStatus(sv1::ProcessStatus s) {
   switch (s) {
-    case sv1::PROCESS_STATUS_CREATED: return pv1::TASK_STATUS_CREATED;
-    case sv1::PROCESS_STATUS_RUNNING: return pv1::TASK_STATUS_RUNNING;
-    case sv1::PROCESS_STATUS_STOPPED: return pv1::TASK_STATUS_STOPPED;
-    default: return pv1::TASK_STATUS_UNKNOWN;
+    case sv1::PROCESS_STATUS_CREATED:
+      return pv1::TASK_STATUS_CREATED;
+    case sv1::PROCESS_STATUS_RUNNING:
+      return pv1::TASK_STATUS_RUNNING;
+    case sv1::PROCESS_STATUS_STOPPED:
+      return pv1::TASK_STATUS_STOPPED;
+    default:
+      return pv1::TASK_STATUS_UNKNOWN;
   }
 }
 
@@ -45,8 +49,8 @@ std::string DefaultShimPath() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&DefaultShimPath), &info) == 0 || !info.dli_fname) return "";
   std::filesystem::path dir = std::filesystem::path(info.dli_fname).parent_path();
-  for (const char* rel : {"../shim/berth-shim", "../../../libexec/berth/berth-shim",
-                          "../../../bin/berth-shim"}) {
+  for (const char* rel :
+       {"../shim/berth-shim", "../../../libexec/berth/berth-shim", "../../../bin/berth-shim"}) {
     std::filesystem::path p = (dir / rel).lexically_normal();
     if (access(p.c_str(), X_OK) == 0) return p.string();
   }
@@ -72,9 +76,11 @@ ShimRuntime::~ShimRuntime() {
 
 SdkStatus ShimRuntime::Init(std::string_view config_json) {
   nlohmann::json cfg = nlohmann::json::parse(config_json, nullptr, false);
-  if (cfg.is_discarded() || !cfg.is_object()) return sdk::InvalidArgument("config is not a JSON object");
+  if (cfg.is_discarded() || !cfg.is_object())
+    return sdk::InvalidArgument("config is not a JSON object");
   for (auto& [key, value] : cfg.items()) {
-    if (!value.is_string()) return sdk::InvalidArgument("config key \"" + key + "\" must be a string");
+    if (!value.is_string())
+      return sdk::InvalidArgument("config key \"" + key + "\" must be a string");
     if (key == "shim_path") {
       shim_path_ = value.get<std::string>();
     } else if (key == "state_dir") {
@@ -153,8 +159,7 @@ void ShimRuntime::WatchExec(const std::string& id, const std::string& exec_id) {
       [this, id](const sv1::ProcessState& st, bool) { PublishExit(id, st); });
 }
 
-SdkStatus ShimRuntime::Create(const pv1::CreateTaskRequest& req,
-                                pv1::CreateTaskResponse* resp) {
+SdkStatus ShimRuntime::Create(const pv1::CreateTaskRequest& req, pv1::CreateTaskResponse* resp) {
   if (!ValidId(req.id())) return sdk::InvalidArgument("invalid task id \"" + req.id() + "\"");
   if (req.bundle().empty() || req.bundle()[0] != '/') {
     return sdk::InvalidArgument("bundle must be an absolute path");
@@ -188,8 +193,8 @@ SdkStatus ShimRuntime::Create(const pv1::CreateTaskRequest& req,
   s = AtomicWriteFile(task->dir + "/task.json", record.dump(), 0600);
   if (!s.ok()) return fail(s);
 
-  std::vector<std::string> args = {"--id", req.id(), "--bundle", req.bundle(), "--state-dir",
-                                   task->dir, "--log-level", log_level_};
+  std::vector<std::string> args = {"--id",        req.id(),  "--bundle",    req.bundle(),
+                                   "--state-dir", task->dir, "--log-level", log_level_};
   if (!req.io().log_path().empty()) {
     args.push_back("--log-path");
     args.push_back(req.io().log_path());

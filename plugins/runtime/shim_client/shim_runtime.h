@@ -54,7 +54,7 @@ class ShimRuntime : public sdk::RuntimePlugin {
   struct Task {
     std::string id, dir, bundle, socket;
     bool rootfs_mounted = false;
-    bool shim_gone = false;             // Connect found no shim: `gone_state` is final
+    bool shim_gone = false;  // Connect found no shim: `gone_state` is final
     shim::v1::ProcessState gone_state;
     std::unique_ptr<ExitWatcher> watcher;
     std::map<std::string, std::unique_ptr<ExitWatcher>> exec_watchers;

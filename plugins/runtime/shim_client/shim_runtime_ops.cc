@@ -179,8 +179,7 @@ Status ShimRuntime::CleanupDeadTask(const Task& task) {
   return result;
 }
 
-SdkStatus ShimRuntime::Connect(const pv1::ConnectTaskRequest& req,
-                                 pv1::ConnectTaskResponse* resp) {
+SdkStatus ShimRuntime::Connect(const pv1::ConnectTaskRequest& req, pv1::ConnectTaskResponse* resp) {
   Result<Task> known = Snapshot(req.id());
   Task task;
   if (known.ok()) {
@@ -252,4 +251,3 @@ SdkStatus ShimRuntime::Connect(const pv1::ConnectTaskRequest& req,
 }
 
 }  // namespace berth::runtime_shim
-

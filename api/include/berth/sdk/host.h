@@ -86,8 +86,8 @@ class Host {
 
   std::string_view Dir(size_t offset) const noexcept {
     if (!Has(offset)) return {};
-    const char* dir = *reinterpret_cast<const char* const*>(
-        reinterpret_cast<const char*>(api_) + offset);
+    const char* dir =
+        *reinterpret_cast<const char* const*>(reinterpret_cast<const char*>(api_) + offset);
     return dir ? std::string_view(dir) : std::string_view();
   }
 

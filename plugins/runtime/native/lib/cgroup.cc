@@ -60,7 +60,8 @@ Status WriteCgroupFile(const std::string& dir, const std::string& file, const st
   ssize_t n = write(fd, value.data(), value.size());
   int err = errno;
   close(fd);
-  if (n != static_cast<ssize_t>(value.size())) return ErrnoStatus(err, "write \"" + value + "\" to " + p);
+  if (n != static_cast<ssize_t>(value.size()))
+    return ErrnoStatus(err, "write \"" + value + "\" to " + p);
   return OkStatus();
 }
 

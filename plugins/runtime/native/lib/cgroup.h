@@ -26,7 +26,7 @@ struct CgroupStats {
   uint64_t memory_rss = 0;          // anon memory
   uint64_t memory_limit = 0;        // 0 = unlimited / unknown
   uint64_t pids_current = 0;
-  uint64_t oom_kill_count = 0;      // processes killed by the OOM killer in this cgroup
+  uint64_t oom_kill_count = 0;  // processes killed by the OOM killer in this cgroup
 };
 
 struct CgroupConfig {

@@ -11,16 +11,16 @@
 #include <set>
 #include <sstream>
 
+#include "common/unique_fd.h"
 #include "plugins/runtime/native/lib/cgroup.h"
 #include "plugins/runtime/native/lib/devices.h"
-#include "common/unique_fd.h"
 
 namespace berth::native {
 namespace {
 
 using namespace cgroup_internal;
 
-constexpr const char* kControllers[] = {"cpu",     "cpuacct", "cpuset", "memory", "pids",
+constexpr const char* kControllers[] = {"cpu",     "cpuacct", "cpuset",  "memory", "pids",
                                         "devices", "blkio",   "hugetlb", "freezer"};
 
 // controller → mount point of its v1 hierarchy.
@@ -93,19 +93,26 @@ class CgroupV1 : public Cgroup {
   }
 
   Status Update(const Resources& r) override {
-    if (r.cpu.shares) BERTH_RETURN_IF_ERROR(Write("cpu", "cpu.shares", std::to_string(*r.cpu.shares)));
-    if (r.cpu.period) BERTH_RETURN_IF_ERROR(Write("cpu", "cpu.cfs_period_us", std::to_string(*r.cpu.period)));
-    if (r.cpu.quota) BERTH_RETURN_IF_ERROR(Write("cpu", "cpu.cfs_quota_us", std::to_string(*r.cpu.quota)));
+    if (r.cpu.shares)
+      BERTH_RETURN_IF_ERROR(Write("cpu", "cpu.shares", std::to_string(*r.cpu.shares)));
+    if (r.cpu.period)
+      BERTH_RETURN_IF_ERROR(Write("cpu", "cpu.cfs_period_us", std::to_string(*r.cpu.period)));
+    if (r.cpu.quota)
+      BERTH_RETURN_IF_ERROR(Write("cpu", "cpu.cfs_quota_us", std::to_string(*r.cpu.quota)));
     if (!r.cpu.cpus.empty()) BERTH_RETURN_IF_ERROR(Write("cpuset", "cpuset.cpus", r.cpu.cpus));
     if (!r.cpu.mems.empty()) BERTH_RETURN_IF_ERROR(Write("cpuset", "cpuset.mems", r.cpu.mems));
     if (r.memory.reservation)
-      BERTH_RETURN_IF_ERROR(Write("memory", "memory.soft_limit_in_bytes", std::to_string(*r.memory.reservation)));
+      BERTH_RETURN_IF_ERROR(
+          Write("memory", "memory.soft_limit_in_bytes", std::to_string(*r.memory.reservation)));
     if (r.memory.limit || r.memory.swap) BERTH_RETURN_IF_ERROR(SetMemory(r.memory));
     if (r.pids_limit)
-      BERTH_RETURN_IF_ERROR(Write("pids", "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max"));
-    if (r.blkio_weight) BERTH_RETURN_IF_ERROR(Write("blkio", "blkio.weight", std::to_string(*r.blkio_weight)));
+      BERTH_RETURN_IF_ERROR(
+          Write("pids", "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max"));
+    if (r.blkio_weight)
+      BERTH_RETURN_IF_ERROR(Write("blkio", "blkio.weight", std::to_string(*r.blkio_weight)));
     for (const HugepageLimit& h : r.hugepage_limits)
-      BERTH_RETURN_IF_ERROR(Write("hugetlb", "hugetlb." + h.page_size + ".limit_in_bytes", std::to_string(h.limit)));
+      BERTH_RETURN_IF_ERROR(
+          Write("hugetlb", "hugetlb." + h.page_size + ".limit_in_bytes", std::to_string(h.limit)));
     return OkStatus();
   }
 
@@ -143,7 +150,8 @@ class CgroupV1 : public Cgroup {
       if (oom.ok()) s.oom_kill_count = KeyedValue(*oom, "oom_kill");
       if (limit.ok()) {
         uint64_t l = std::stoull(*limit);
-        s.memory_limit = l >= (uint64_t{1} << 62) ? 0 : l;  // "unlimited" is a huge page-rounded value
+        s.memory_limit =
+            l >= (uint64_t{1} << 62) ? 0 : l;  // "unlimited" is a huge page-rounded value
       }
     }
     if (mounts_.count("pids")) {
@@ -195,21 +203,27 @@ class CgroupV1 : public Cgroup {
 
   Status Write(const std::string& ctrl, const std::string& file, const std::string& value) {
     if (!mounts_.count(ctrl))
-      return FailedPrecondition("cgroup v1 controller " + ctrl + " is not mounted (needed for " + file + ")");
+      return FailedPrecondition("cgroup v1 controller " + ctrl + " is not mounted (needed for " +
+                                file + ")");
     return WriteCgroupFile(Dir(ctrl), file, value);
   }
 
   Status SetMemory(const Resources::Memory& m) {
     std::string dir = Dir("memory");
-    if (!mounts_.count("memory")) return FailedPrecondition("cgroup v1 controller memory is not mounted");
+    if (!mounts_.count("memory"))
+      return FailedPrecondition("cgroup v1 controller memory is not mounted");
     auto val = [](int64_t v) { return v < 0 ? std::string("-1") : std::to_string(v); };
     bool memsw = access((dir + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0;
     if (m.swap && !memsw && !(m.limit && *m.swap == *m.limit) && *m.swap != -1)
-      return FailedPrecondition("memory.swap needs swap accounting (memory.memsw.*), not enabled on this host");
+      return FailedPrecondition(
+          "memory.swap needs swap accounting (memory.memsw.*), not enabled on this host");
     // limit <= memsw must hold at every step: order the two writes accordingly.
-    auto set_limit = [&] { return m.limit ? WriteCgroupFile(dir, "memory.limit_in_bytes", val(*m.limit)) : OkStatus(); };
+    auto set_limit = [&] {
+      return m.limit ? WriteCgroupFile(dir, "memory.limit_in_bytes", val(*m.limit)) : OkStatus();
+    };
     auto set_swap = [&] {
-      return m.swap && memsw ? WriteCgroupFile(dir, "memory.memsw.limit_in_bytes", val(*m.swap)) : OkStatus();
+      return m.swap && memsw ? WriteCgroupFile(dir, "memory.memsw.limit_in_bytes", val(*m.swap))
+                             : OkStatus();
     };
     Status s = set_limit();
     if (!s.ok()) {

@@ -9,8 +9,8 @@
 #include <set>
 #include <sstream>
 
-#include "plugins/runtime/native/lib/cgroup.h"
 #include "common/unique_fd.h"
+#include "plugins/runtime/native/lib/cgroup.h"
 
 namespace berth::native {
 namespace {
@@ -39,7 +39,10 @@ std::set<std::string> Words(const std::string& s) {
 class CgroupV2 : public Cgroup {
  public:
   CgroupV2(std::string root, std::string path, Logger logger)
-      : root_(std::move(root)), path_(std::move(path)), dir_(root_ + path_), logger_(std::move(logger)) {}
+      : root_(std::move(root)),
+        path_(std::move(path)),
+        dir_(root_ + path_),
+        logger_(std::move(logger)) {}
 
   int version() const override { return 2; }
   const std::string& path() const override { return path_; }
@@ -79,7 +82,8 @@ class CgroupV2 : public Cgroup {
   }
 
   Status Update(const Resources& r) override {
-    if (r.memory.reservation) BERTH_RETURN_IF_ERROR(Write("memory.low", Num(*r.memory.reservation)));
+    if (r.memory.reservation)
+      BERTH_RETURN_IF_ERROR(Write("memory.low", Num(*r.memory.reservation)));
     if (r.memory.limit) BERTH_RETURN_IF_ERROR(Write("memory.max", Num(*r.memory.limit)));
     if (r.memory.swap) {
       // OCI swap is memory+swap; v2 limits swap alone.
@@ -93,7 +97,8 @@ class CgroupV2 : public Cgroup {
       }
       BERTH_RETURN_IF_ERROR(Write("memory.swap.max", v));
     }
-    if (r.cpu.shares) BERTH_RETURN_IF_ERROR(Write("cpu.weight", std::to_string(CpuSharesToWeight(*r.cpu.shares))));
+    if (r.cpu.shares)
+      BERTH_RETURN_IF_ERROR(Write("cpu.weight", std::to_string(CpuSharesToWeight(*r.cpu.shares))));
     if (r.cpu.quota || r.cpu.period) {
       std::string quota = r.cpu.quota && *r.cpu.quota > 0 ? std::to_string(*r.cpu.quota) : "max";
       std::string period = std::to_string(r.cpu.period.value_or(100000));
@@ -101,15 +106,20 @@ class CgroupV2 : public Cgroup {
     }
     if (!r.cpu.cpus.empty()) BERTH_RETURN_IF_ERROR(Write("cpuset.cpus", r.cpu.cpus));
     if (!r.cpu.mems.empty()) BERTH_RETURN_IF_ERROR(Write("cpuset.mems", r.cpu.mems));
-    if (r.pids_limit) BERTH_RETURN_IF_ERROR(Write("pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max"));
+    if (r.pids_limit)
+      BERTH_RETURN_IF_ERROR(
+          Write("pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max"));
     for (const HugepageLimit& h : r.hugepage_limits)
       BERTH_RETURN_IF_ERROR(Write("hugetlb." + h.page_size + ".max", std::to_string(h.limit)));
     if (r.blkio_weight)
-      BERTH_RETURN_IF_ERROR(Write("io.weight", "default " + std::to_string(BlkioWeightToIoWeight(*r.blkio_weight))));
+      BERTH_RETURN_IF_ERROR(
+          Write("io.weight", "default " + std::to_string(BlkioWeightToIoWeight(*r.blkio_weight))));
     return OkStatus();
   }
 
-  Status AddProcess(pid_t pid) override { return WriteCgroupFile(dir_, "cgroup.procs", std::to_string(pid)); }
+  Status AddProcess(pid_t pid) override {
+    return WriteCgroupFile(dir_, "cgroup.procs", std::to_string(pid));
+  }
 
   Result<std::vector<pid_t>> Pids() const override { return ReadPids(dir_); }
 
@@ -134,8 +144,10 @@ class CgroupV2 : public Cgroup {
       if (max.ok() && Trim(*max) != "max") s.memory_limit = std::stoull(*max);
     }
     Result<std::string> pids = ReadCgroupFile(dir_, "pids.current");
-    if (pids.ok()) s.pids_current = std::stoull(*pids);
-    else if (Result<std::vector<pid_t>> p = Pids(); p.ok()) s.pids_current = p->size();
+    if (pids.ok())
+      s.pids_current = std::stoull(*pids);
+    else if (Result<std::vector<pid_t>> p = Pids(); p.ok())
+      s.pids_current = p->size();
     return s;
   }
 
@@ -176,7 +188,8 @@ class CgroupV2 : public Cgroup {
 Result<std::unique_ptr<Cgroup>> NewCgroupV2(std::string root, std::string path, Logger logger) {
   if (access((root + "/cgroup.controllers").c_str(), F_OK) != 0)
     return FailedPrecondition("no cgroup v2 hierarchy at " + root);
-  return std::unique_ptr<Cgroup>(std::make_unique<CgroupV2>(std::move(root), std::move(path), std::move(logger)));
+  return std::unique_ptr<Cgroup>(
+      std::make_unique<CgroupV2>(std::move(root), std::move(path), std::move(logger)));
 }
 
 }  // namespace berth::native

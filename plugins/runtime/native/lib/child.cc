@@ -49,7 +49,8 @@ Status DecodeStatus(const std::string& payload) {
   size_t colon = payload.find(':');
   int code = colon == std::string::npos ? 13 : atoi(payload.substr(0, colon).c_str());
   if (code == 0) code = 13;
-  return Status(static_cast<StatusCode>(code), payload.substr(colon == std::string::npos ? 0 : colon + 1));
+  return Status(static_cast<StatusCode>(code),
+                payload.substr(colon == std::string::npos ? 0 : colon + 1));
 }
 
 namespace {
@@ -68,7 +69,8 @@ Status JoinByPath(const LinuxSpec& linux) {
   for (size_t i = 0; i < n; ++i) {
     const Namespace* ns = linux.FindNamespace(order[i]);
     // pid is joined by the parent (it only affects children); time likewise.
-    if (!ns || ns->path.empty() || order[i] == NamespaceType::kPid || order[i] == NamespaceType::kTime)
+    if (!ns || ns->path.empty() || order[i] == NamespaceType::kPid ||
+        order[i] == NamespaceType::kTime)
       continue;
     int fd = open(ns->path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus(errno, "open namespace " + ns->path);
@@ -160,11 +162,14 @@ void RunChild(const ChildPlan& plan) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   umask(0);
   Status st;
-  if (plan.pty_slave >= 0) st = SetupStdio(plan.pty_slave, plan.pty_slave, plan.pty_slave);
-  else st = SetupStdio(plan.stdio[0], plan.stdio[1], plan.stdio[2]);
+  if (plan.pty_slave >= 0)
+    st = SetupStdio(plan.pty_slave, plan.pty_slave, plan.pty_slave);
+  else
+    st = SetupStdio(plan.stdio[0], plan.stdio[1], plan.stdio[2]);
   if (!st.ok()) Fail(sync, 'E', st);
   if (plan.is_init || plan.pty_slave >= 0) setsid();
-  if (plan.pty_slave >= 0 && ioctl(0, TIOCSCTTY, 0) != 0) Fail(sync, 'E', ErrnoStatus(errno, "TIOCSCTTY"));
+  if (plan.pty_slave >= 0 && ioctl(0, TIOCSCTTY, 0) != 0)
+    Fail(sync, 'E', ErrnoStatus(errno, "TIOCSCTTY"));
   // Before entering any namespace: nothing of the host but stdio and our channel survives.
   std::vector<int> keep = {sync};
   if (plan.join_pidfd >= 0) keep.push_back(plan.join_pidfd);

@@ -18,11 +18,11 @@ struct ChildPlan {
   const OciSpec* spec = nullptr;         // the container's spec (seccomp, namespaces, mounts)
   const ProcessSpec* process = nullptr;  // what to run
   bool is_init = true;
-  std::string rootfs;                    // init only
-  std::string bundle_dir;                // init only
+  std::string rootfs;      // init only
+  std::string bundle_dir;  // init only
   int stdio[3] = {-1, -1, -1};
   int pty_slave = -1;
-  std::string pty_path;                  // host path of pty_slave
+  std::string pty_path;  // host path of pty_slave
   int sync_fd = -1;
   // init: namespaces to unshare right after joining a user namespace by path.
   int unshare_flags = 0;

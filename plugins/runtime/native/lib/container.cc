@@ -8,8 +8,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,8 +162,9 @@ void OomScoreAdj(pid_t pid, const ProcessSpec& p, const Logger& logger) {
   // withhold: the process keeps the inherited score, which is safe (never more protected
   // than asked), and we say so.
   if (!s.ok())
-    logger.Warn("oom_score_adj not applied; keeping the inherited value",
-                {{"pid", static_cast<int>(pid)}, {"want", *p.oom_score_adj}, {"error", s.message()}});
+    logger.Warn(
+        "oom_score_adj not applied; keeping the inherited value",
+        {{"pid", static_cast<int>(pid)}, {"want", *p.oom_score_adj}, {"error", s.message()}});
 }
 
 // Runs the parent half of the setup handshake for a freshly cloned child.
@@ -172,8 +173,10 @@ Status Handshake(int sync, pid_t pid, const ProcessSpec& process, const OciSpec*
   BERTH_RETURN_IF_ERROR(Expect(sync, 'R'));
   if (new_userns_spec) {
     // gid_map first is not required for root; uid_map then gid_map as the kernel documents.
-    BERTH_RETURN_IF_ERROR(WriteProcFile(pid, "uid_map", Mappings(new_userns_spec->linux.uid_mappings)));
-    BERTH_RETURN_IF_ERROR(WriteProcFile(pid, "gid_map", Mappings(new_userns_spec->linux.gid_mappings)));
+    BERTH_RETURN_IF_ERROR(
+        WriteProcFile(pid, "uid_map", Mappings(new_userns_spec->linux.uid_mappings)));
+    BERTH_RETURN_IF_ERROR(
+        WriteProcFile(pid, "gid_map", Mappings(new_userns_spec->linux.gid_mappings)));
   }
   if (cgroup && cgroup->DirFd() < 0) BERTH_RETURN_IF_ERROR(cgroup->AddProcess(pid));
   OomScoreAdj(pid, process, logger);
@@ -191,8 +194,9 @@ Status ValidateForCreate(const OciSpec& spec) {
   const Namespace* user = l.FindNamespace(NamespaceType::kUser);
   const Namespace* pid = l.FindNamespace(NamespaceType::kPid);
   if (user && !user->path.empty() && pid && pid->path.empty())
-    return Unimplemented("linux.namespaces: a new pid namespace inside a user namespace joined by "
-                         "path is not supported");
+    return Unimplemented(
+        "linux.namespaces: a new pid namespace inside a user namespace joined by "
+        "path is not supported");
   BERTH_RETURN_IF_ERROR(ValidateSysctls(l.sysctl, l));
   if (l.seccomp) BERTH_RETURN_IF_ERROR(ValidateSeccomp(*l.seccomp));
   return OkStatus();
@@ -247,8 +251,10 @@ Result<Container> Create(const OciSpec& spec, const CreateOptions& options) {
     // The cgroup namespace is unshared by the child once it is in its cgroup.
     if (!ns.path.empty() || ns.type == NamespaceType::kCgroup) continue;
     // Namespaces created after joining a user ns by path must be owned by that ns.
-    if (join_user) unshare_flags |= CloneFlag(ns.type);
-    else flags |= static_cast<uint64_t>(CloneFlag(ns.type));
+    if (join_user)
+      unshare_flags |= CloneFlag(ns.type);
+    else
+      flags |= static_cast<uint64_t>(CloneFlag(ns.type));
   }
   PidNsForChildren pidns;
   if (const Namespace* p = l.FindNamespace(NamespaceType::kPid); p && !p->path.empty()) {
@@ -298,7 +304,8 @@ Result<Container> Create(const OciSpec& spec, const CreateOptions& options) {
 }
 
 Status Start(Process& process) {
-  if (!process.sync) return FailedPrecondition("process " + std::to_string(process.pid) + " already started");
+  if (!process.sync)
+    return FailedPrecondition("process " + std::to_string(process.pid) + " already started");
   UniqueFd sync = std::move(process.sync);
   BERTH_RETURN_IF_ERROR(SendMsg(sync.get(), 'S'));
   std::string payload;
@@ -324,8 +331,10 @@ Result<Process> Exec(const Container& container, const ProcessSpec& process,
         stat(("/proc/" + std::to_string(init.pid) + "/ns/" + name).c_str(), &theirs) != 0)
       return ErrnoStatus(errno, "stat " + name + " namespace");
     if (mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev) continue;
-    if (ns.type == NamespaceType::kPid) other_pidns = true;
-    else if (ns.type != NamespaceType::kTime) join |= CloneFlag(ns.type);
+    if (ns.type == NamespaceType::kPid)
+      other_pidns = true;
+    else if (ns.type != NamespaceType::kTime)
+      join |= CloneFlag(ns.type);
   }
   Process p;
   Pty pty;

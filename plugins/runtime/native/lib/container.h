@@ -29,10 +29,10 @@
 
 #include "common/log.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 #include "plugins/runtime/native/lib/cgroup.h"
 #include "plugins/runtime/native/lib/seccomp.h"
 #include "plugins/runtime/native/lib/spec.h"
-#include "common/unique_fd.h"
 
 namespace berth::native {
 

@@ -7,8 +7,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "plugins/runtime/native/lib/safe_path.h"
 #include "common/unique_fd.h"
+#include "plugins/runtime/native/lib/safe_path.h"
 
 namespace berth::native {
 namespace {
@@ -24,7 +24,8 @@ Status MakeNode(int root_fd, const Device& d, const DeviceOptions& opts) {
     return ErrnoStatus(errno, "replace " + d.path);
   mode_t perm = d.file_mode.value_or(0666) & 07777;
   if (opts.bind_from_host && d.type != 'p') {
-    int f = openat(pfd.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
+    int f =
+        openat(pfd.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
     if (f < 0) return ErrnoStatus(errno, "create " + d.path);
     close(f);
     Result<int> target = OpenInRoot(root_fd, d.path, O_PATH);
@@ -39,8 +40,8 @@ Status MakeNode(int root_fd, const Device& d, const DeviceOptions& opts) {
   if (mknodat(pfd.get(), name.c_str(), type | perm, dev) != 0)
     return ErrnoStatus(errno, "mknod " + d.path);
   if (fchmodat(pfd.get(), name.c_str(), perm, 0) != 0) return ErrnoStatus(errno, "chmod " + d.path);
-  if ((d.uid || d.gid) &&
-      fchownat(pfd.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0), AT_SYMLINK_NOFOLLOW) != 0)
+  if ((d.uid || d.gid) && fchownat(pfd.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0),
+                                   AT_SYMLINK_NOFOLLOW) != 0)
     return ErrnoStatus(errno, "chown " + d.path);
   return OkStatus();
 }
@@ -90,8 +91,8 @@ Status CreateDevices(int root_fd, const std::vector<Device>& devices, const Devi
     Result<int> t = EnsureInRoot(root_fd, "/dev/console", /*directory=*/false);
     if (!t.ok()) return t.status();
     UniqueFd target(*t);
-    if (mount(opts.console_path.c_str(), FdPath(target.get()).c_str(), nullptr, MS_BIND,
-              nullptr) != 0)
+    if (mount(opts.console_path.c_str(), FdPath(target.get()).c_str(), nullptr, MS_BIND, nullptr) !=
+        0)
       return ErrnoStatus(errno, "bind /dev/console");
   }
   return OkStatus();
@@ -99,11 +100,11 @@ Status CreateDevices(int root_fd, const std::vector<Device>& devices, const Devi
 
 std::vector<DeviceRule> DefaultDeviceRules() {
   return {
-      {true, 'c', -1, -1, "m"},   {true, 'b', -1, -1, "m"},     // mknod of anything
-      {true, 'c', 1, 3, "rwm"},   {true, 'c', 1, 5, "rwm"},     // null, zero
-      {true, 'c', 1, 7, "rwm"},   {true, 'c', 1, 8, "rwm"},     // full, random
-      {true, 'c', 1, 9, "rwm"},   {true, 'c', 5, 0, "rwm"},     // urandom, tty
-      {true, 'c', 5, 1, "rwm"},   {true, 'c', 5, 2, "rwm"},     // console, ptmx
+      {true, 'c', -1, -1, "m"},    {true, 'b', -1, -1, "m"},     // mknod of anything
+      {true, 'c', 1, 3, "rwm"},    {true, 'c', 1, 5, "rwm"},     // null, zero
+      {true, 'c', 1, 7, "rwm"},    {true, 'c', 1, 8, "rwm"},     // full, random
+      {true, 'c', 1, 9, "rwm"},    {true, 'c', 5, 0, "rwm"},     // urandom, tty
+      {true, 'c', 5, 1, "rwm"},    {true, 'c', 5, 2, "rwm"},     // console, ptmx
       {true, 'c', 136, -1, "rwm"}, {true, 'c', 10, 200, "rwm"},  // pts/*, net/tun
   };
 }

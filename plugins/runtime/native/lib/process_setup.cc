@@ -130,7 +130,8 @@ Status ApplyCapabilities(const std::optional<Capabilities>& caps) {
   struct Set {
     const std::vector<std::string>* names;
     cap_flag_t flag;
-  } sets[] = {{&c.effective, CAP_EFFECTIVE}, {&c.permitted, CAP_PERMITTED},
+  } sets[] = {{&c.effective, CAP_EFFECTIVE},
+              {&c.permitted, CAP_PERMITTED},
               {&c.inheritable, CAP_INHERITABLE}};
   for (const Set& s : sets) {
     Result<std::vector<cap_value_t>> v = CapValues(*s.names);

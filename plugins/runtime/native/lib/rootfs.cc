@@ -11,9 +11,9 @@
 #include <map>
 #include <sstream>
 
+#include "common/unique_fd.h"
 #include "plugins/runtime/native/lib/devices.h"
 #include "plugins/runtime/native/lib/safe_path.h"
-#include "common/unique_fd.h"
 
 namespace berth::native {
 namespace {
@@ -31,8 +31,9 @@ mount_attr AttrFor(unsigned long flags) {
   if (flags & MS_NODIRATIME) a.attr_set |= MOUNT_ATTR_NODIRATIME;
   if (flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME)) {
     a.attr_clr |= MOUNT_ATTR__ATIME;
-    a.attr_set |= (flags & MS_NOATIME) ? MOUNT_ATTR_NOATIME
-                  : (flags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
+    a.attr_set |= (flags & MS_NOATIME)       ? MOUNT_ATTR_NOATIME
+                  : (flags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME
+                                             : MOUNT_ATTR_RELATIME;
   }
   return a;
 }
@@ -53,7 +54,8 @@ Status BindMount(const std::string& source, int target_fd, const MountOptions& o
                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o.recursive ? AT_RECURSIVE : 0)));
   if (!tree) return ErrnoStatus(errno, "clone mount " + source + " for " + what);
   BERTH_RETURN_IF_ERROR(SetAttr(tree.get(), o.flags, o.recursive, what));
-  if (move_mount(tree.get(), "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+  if (move_mount(tree.get(), "", target_fd, "",
+                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
     return ErrnoStatus(errno, "attach bind mount at " + what);
   return OkStatus();
 }
@@ -97,9 +99,9 @@ Status MountCgroupFs(int root_fd, const Mount& m, const MountOptions& o, int tar
   for (const auto& [name, super] : v1) {
     if (name.find('/') != std::string::npos || name == "unified") continue;
     std::string opts;
-    for (std::string_view c : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio",
-                               "pids", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma",
-                               "misc", "name=systemd"})
+    for (std::string_view c :
+         {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb",
+          "net_cls", "net_prio", "perf_event", "rdma", "misc", "name=systemd"})
       if (("," + super + ",").find("," + std::string(c) + ",") != std::string::npos)
         opts += (opts.empty() ? "" : ",") + std::string(c);
     if (opts.empty()) continue;
@@ -175,29 +177,41 @@ Status PivotRoot(const std::string& rootfs) {
 
 MountOptions ParseMountOptions(const std::vector<std::string>& options) {
   static const std::map<std::string, std::pair<bool, unsigned long>> kFlags = {
-      {"ro", {true, MS_RDONLY}},          {"rw", {false, MS_RDONLY}},
-      {"nosuid", {true, MS_NOSUID}},      {"suid", {false, MS_NOSUID}},
-      {"nodev", {true, MS_NODEV}},        {"dev", {false, MS_NODEV}},
-      {"noexec", {true, MS_NOEXEC}},      {"exec", {false, MS_NOEXEC}},
-      {"sync", {true, MS_SYNCHRONOUS}},   {"async", {false, MS_SYNCHRONOUS}},
-      {"dirsync", {true, MS_DIRSYNC}},    {"mand", {true, MS_MANDLOCK}},
-      {"nomand", {false, MS_MANDLOCK}},   {"noatime", {true, MS_NOATIME}},
-      {"atime", {false, MS_NOATIME}},     {"nodiratime", {true, MS_NODIRATIME}},
-      {"diratime", {false, MS_NODIRATIME}}, {"relatime", {true, MS_RELATIME}},
-      {"norelatime", {false, MS_RELATIME}}, {"strictatime", {true, MS_STRICTATIME}},
+      {"ro", {true, MS_RDONLY}},
+      {"rw", {false, MS_RDONLY}},
+      {"nosuid", {true, MS_NOSUID}},
+      {"suid", {false, MS_NOSUID}},
+      {"nodev", {true, MS_NODEV}},
+      {"dev", {false, MS_NODEV}},
+      {"noexec", {true, MS_NOEXEC}},
+      {"exec", {false, MS_NOEXEC}},
+      {"sync", {true, MS_SYNCHRONOUS}},
+      {"async", {false, MS_SYNCHRONOUS}},
+      {"dirsync", {true, MS_DIRSYNC}},
+      {"mand", {true, MS_MANDLOCK}},
+      {"nomand", {false, MS_MANDLOCK}},
+      {"noatime", {true, MS_NOATIME}},
+      {"atime", {false, MS_NOATIME}},
+      {"nodiratime", {true, MS_NODIRATIME}},
+      {"diratime", {false, MS_NODIRATIME}},
+      {"relatime", {true, MS_RELATIME}},
+      {"norelatime", {false, MS_RELATIME}},
+      {"strictatime", {true, MS_STRICTATIME}},
       {"nostrictatime", {false, MS_STRICTATIME}},
   };
   static const std::map<std::string, unsigned long> kProp = {
-      {"private", MS_PRIVATE},   {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},     {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},       {"rslave", MS_SLAVE | MS_REC},
+      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
       {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
   };
   MountOptions o;
   for (const std::string& opt : options) {
     if (auto it = kFlags.find(opt); it != kFlags.end()) {
-      if (it->second.first) o.flags |= it->second.second;
-      else o.flags &= ~it->second.second;
+      if (it->second.first)
+        o.flags |= it->second.second;
+      else
+        o.flags &= ~it->second.second;
     } else if (auto p = kProp.find(opt); p != kProp.end()) {
       o.propagation = p->second;
     } else if (opt == "bind") {
@@ -212,7 +226,8 @@ MountOptions ParseMountOptions(const std::vector<std::string>& options) {
 }
 
 Status PrepareRootfs(const OciSpec& spec, const RootfsOptions& opts) {
-  unsigned long prop = spec.linux.rootfs_propagation == Propagation::kPrivate ? MS_PRIVATE : MS_SLAVE;
+  unsigned long prop =
+      spec.linux.rootfs_propagation == Propagation::kPrivate ? MS_PRIVATE : MS_SLAVE;
   if (mount(nullptr, "/", nullptr, prop | MS_REC, nullptr) != 0)
     return ErrnoStatus(errno, "set / propagation");
   if (mount(opts.rootfs.c_str(), opts.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
@@ -267,8 +282,8 @@ Status FinishRootfs(const OciSpec& spec) {
     if (!fd.ok() && fd.status().code() == StatusCode::kNotFound) continue;
     if (!fd.ok()) return fd.status().Wrap("readonly path");
     UniqueFd target(*fd);
-    UniqueFd tree(open_tree(target.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-                                                  AT_RECURSIVE));
+    UniqueFd tree(open_tree(target.get(), "",
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
     if (!tree) return ErrnoStatus(errno, "clone readonly path " + p);
     BERTH_RETURN_IF_ERROR(SetAttr(tree.get(), MS_RDONLY, true, p));
     if (move_mount(tree.get(), "", target.get(), "",
@@ -283,9 +298,14 @@ Status FinishRootfs(const OciSpec& spec) {
   }
   unsigned long prop = 0;
   switch (spec.linux.rootfs_propagation) {
-    case Propagation::kShared: prop = MS_SHARED; break;
-    case Propagation::kUnbindable: prop = MS_UNBINDABLE; break;
-    default: break;
+    case Propagation::kShared:
+      prop = MS_SHARED;
+      break;
+    case Propagation::kUnbindable:
+      prop = MS_UNBINDABLE;
+      break;
+    default:
+      break;
   }
   if (prop && mount(nullptr, "/", nullptr, prop | MS_REC, nullptr) != 0)
     return ErrnoStatus(errno, "set rootfs propagation");

@@ -32,9 +32,12 @@ Result<uint32_t> Action(const std::string& name, std::optional<unsigned> errno_r
 
 Result<scmp_compare> Op(const std::string& name, const std::string& where) {
   static const std::map<std::string, scmp_compare> kOps = {
-      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-      {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-      {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_NE", SCMP_CMP_NE},
+      {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE},
+      {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+      {"SCMP_CMP_GE", SCMP_CMP_GE},
+      {"SCMP_CMP_GT", SCMP_CMP_GT},
       {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
   auto it = kOps.find(name);
   if (it == kOps.end()) return InvalidArgument(where + ": unknown seccomp operator " + name);
@@ -51,7 +54,8 @@ Result<uint32_t> Arch(const std::string& name) {
 }
 
 Result<Ctx> Build(const Seccomp& s) {
-  Result<uint32_t> def = Action(s.default_action, s.default_errno_ret, "linux.seccomp.defaultAction");
+  Result<uint32_t> def =
+      Action(s.default_action, s.default_errno_ret, "linux.seccomp.defaultAction");
   if (!def.ok()) return def.status();
   Ctx ctx(seccomp_init(*def));
   if (!ctx) return Internal("seccomp_init failed");

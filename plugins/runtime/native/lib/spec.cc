@@ -18,7 +18,8 @@ using nlohmann::json;
 // ignored on purpose (see spec.h). The first error wins.
 class Fields {
  public:
-  Fields(const json& obj, std::string path, Status* err) : obj_(obj), path_(std::move(path)), err_(err) {
+  Fields(const json& obj, std::string path, Status* err)
+      : obj_(obj), path_(std::move(path)), err_(err) {
     if (!obj_.is_object()) Fail("", "an object");
   }
   std::string Path(std::string_view key) const {
@@ -30,14 +31,17 @@ class Fields {
     return it == obj_.end() || it->is_null() ? nullptr : &*it;
   }
   void Fail(std::string_view key, std::string_view what) {
-    if (err_->ok()) *err_ = InvalidArgument((key.empty() ? path_ : Path(key)) + ": expected " +
-                                            std::string(what));
+    if (err_->ok())
+      *err_ =
+          InvalidArgument((key.empty() ? path_ : Path(key)) + ": expected " + std::string(what));
   }
   void Str(std::string_view key, std::string& out) {
-    if (const json* v = Find(key)) v->is_string() ? void(out = v->get<std::string>()) : Fail(key, "a string");
+    if (const json* v = Find(key))
+      v->is_string() ? void(out = v->get<std::string>()) : Fail(key, "a string");
   }
   void Bool(std::string_view key, bool& out) {
-    if (const json* v = Find(key)) v->is_boolean() ? void(out = v->get<bool>()) : Fail(key, "a boolean");
+    if (const json* v = Find(key))
+      v->is_boolean() ? void(out = v->get<bool>()) : Fail(key, "a boolean");
   }
   template <typename T>
   void Int(std::string_view key, T& out) {
@@ -45,12 +49,14 @@ class Fields {
     if (!v) return;
     if (v->is_number_unsigned()) {
       uint64_t u = v->get<uint64_t>();
-      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) return Fail(key, "a smaller number");
+      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+        return Fail(key, "a smaller number");
       out = static_cast<T>(u);
     } else if (v->is_number_integer()) {
       int64_t i = v->get<int64_t>();
       if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-          (i > 0 && static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max())))
+          (i > 0 &&
+           static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max())))
         return Fail(key, "a number in range");
       out = static_cast<T>(i);
     } else {
@@ -80,7 +86,8 @@ class Fields {
     const json* v = Find(key);
     if (!v) return;
     if (!v->is_array()) return Fail(key, "an array");
-    for (size_t i = 0; i < v->size() && err_->ok(); ++i) fn((*v)[i], Path(key) + "[" + std::to_string(i) + "]");
+    for (size_t i = 0; i < v->size() && err_->ok(); ++i)
+      fn((*v)[i], Path(key) + "[" + std::to_string(i) + "]");
   }
   Status* err() { return err_; }
 
@@ -103,14 +110,22 @@ void ParseCapList(Fields& f, std::string_view key, std::vector<std::string>& out
 
 int RlimitFromName(const std::string& name) {
   static const std::map<std::string, int> kNames = {
-      {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+      {"RLIMIT_AS", RLIMIT_AS},
+      {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},
+      {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},
+      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},
+      {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+      {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_STACK", RLIMIT_STACK},
   };
   auto it = kNames.find(name);
   return it == kNames.end() ? -1 : it->second;
@@ -172,9 +187,9 @@ void ParseProcessInto(const json& doc, const std::string& path, ProcessSpec& p, 
 
 std::optional<NamespaceType> NamespaceFromName(const std::string& s) {
   static const std::map<std::string, NamespaceType> kNames = {
-      {"pid", NamespaceType::kPid},   {"network", NamespaceType::kNetwork},
-      {"mount", NamespaceType::kMount}, {"ipc", NamespaceType::kIpc},
-      {"uts", NamespaceType::kUts},   {"user", NamespaceType::kUser},
+      {"pid", NamespaceType::kPid},       {"network", NamespaceType::kNetwork},
+      {"mount", NamespaceType::kMount},   {"ipc", NamespaceType::kIpc},
+      {"uts", NamespaceType::kUts},       {"user", NamespaceType::kUser},
       {"cgroup", NamespaceType::kCgroup}, {"time", NamespaceType::kTime}};
   auto it = kNames.find(s);
   if (it == kNames.end()) return std::nullopt;
@@ -268,7 +283,8 @@ void ParseSeccompInto(const json& doc, const std::string& path, Seccomp& s, Stat
     sf.Str("action", call.action);
     sf.Int("errnoRet", call.errno_ret);
     if (err->ok() && call.names.empty()) sf.Fail("names", "a non-empty array");
-    if (err->ok() && call.action.rfind("SCMP_ACT_", 0) != 0) sf.Fail("action", "an SCMP_ACT_* action");
+    if (err->ok() && call.action.rfind("SCMP_ACT_", 0) != 0)
+      sf.Fail("action", "an SCMP_ACT_* action");
     sf.Each("args", [&](const json& a, const std::string& ap) {
       Fields af(a, ap, err);
       SeccompArg arg;
@@ -296,14 +312,22 @@ const Namespace* LinuxSpec::FindNamespace(NamespaceType type) const {
 
 std::string NamespaceTypeName(NamespaceType type) {
   switch (type) {
-    case NamespaceType::kPid: return "pid";
-    case NamespaceType::kNetwork: return "network";
-    case NamespaceType::kMount: return "mount";
-    case NamespaceType::kIpc: return "ipc";
-    case NamespaceType::kUts: return "uts";
-    case NamespaceType::kUser: return "user";
-    case NamespaceType::kCgroup: return "cgroup";
-    case NamespaceType::kTime: return "time";
+    case NamespaceType::kPid:
+      return "pid";
+    case NamespaceType::kNetwork:
+      return "network";
+    case NamespaceType::kMount:
+      return "mount";
+    case NamespaceType::kIpc:
+      return "ipc";
+    case NamespaceType::kUts:
+      return "uts";
+    case NamespaceType::kUser:
+      return "user";
+    case NamespaceType::kCgroup:
+      return "cgroup";
+    case NamespaceType::kTime:
+      return "time";
   }
   return "?";
 }
@@ -368,7 +392,9 @@ Result<OciSpec> ParseSpec(const json& doc) {
       nf.Str("type", type);
       nf.Str("path", ns.path);
       auto t = NamespaceFromName(type);
-      if (!t) return nf.Fail("type", "a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)");
+      if (!t)
+        return nf.Fail("type",
+                       "a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)");
       ns.type = *t;
       if (linux.FindNamespace(ns.type)) return nf.Fail("type", "each namespace type at most once");
       if (!ns.path.empty() && ns.path[0] != '/') return nf.Fail("path", "an absolute path");
@@ -398,8 +424,10 @@ Result<OciSpec> ParseSpec(const json& doc) {
       linux.devices.push_back(dev);
     });
     lf.Str("cgroupsPath", linux.cgroups_path);
-    if (linux.cgroups_path.find("..") != std::string::npos) lf.Fail("cgroupsPath", "a path without ..");
-    if (const json* r = lf.Find("resources")) ParseResourcesInto(*r, "linux.resources", linux.resources, &err);
+    if (linux.cgroups_path.find("..") != std::string::npos)
+      lf.Fail("cgroupsPath", "a path without ..");
+    if (const json* r = lf.Find("resources"))
+      ParseResourcesInto(*r, "linux.resources", linux.resources, &err);
     if (const json* s = lf.Find("sysctl")) {
       if (!s->is_object()) {
         lf.Fail("sysctl", "an object of strings");
@@ -426,14 +454,20 @@ Result<OciSpec> ParseSpec(const json& doc) {
     std::string prop;
     lf.Str("rootfsPropagation", prop);
     static const std::map<std::string, Propagation> kProp = {
-        {"", Propagation::kDefault},         {"private", Propagation::kPrivate},
-        {"rprivate", Propagation::kPrivate}, {"slave", Propagation::kSlave},
-        {"rslave", Propagation::kSlave},     {"shared", Propagation::kShared},
-        {"rshared", Propagation::kShared},   {"unbindable", Propagation::kUnbindable},
+        {"", Propagation::kDefault},
+        {"private", Propagation::kPrivate},
+        {"rprivate", Propagation::kPrivate},
+        {"slave", Propagation::kSlave},
+        {"rslave", Propagation::kSlave},
+        {"shared", Propagation::kShared},
+        {"rshared", Propagation::kShared},
+        {"unbindable", Propagation::kUnbindable},
         {"runbindable", Propagation::kUnbindable}};
     auto pit = kProp.find(prop);
-    if (pit == kProp.end()) lf.Fail("rootfsPropagation", "private, slave, shared or unbindable");
-    else linux.rootfs_propagation = pit->second;
+    if (pit == kProp.end())
+      lf.Fail("rootfsPropagation", "private, slave, shared or unbindable");
+    else
+      linux.rootfs_propagation = pit->second;
     if (err.ok() && !linux.uid_mappings.empty() != !linux.gid_mappings.empty())
       lf.Fail("gidMappings", "uidMappings and gidMappings together");
     const Namespace* userns = linux.FindNamespace(NamespaceType::kUser);

@@ -79,8 +79,8 @@ struct Device {
 // A devices-cgroup rule: linux.resources.devices[].
 struct DeviceRule {
   bool allow = false;
-  char type = 'a';          // 'a', 'c', 'b'
-  int64_t major = -1;       // -1 = '*'
+  char type = 'a';     // 'a', 'c', 'b'
+  int64_t major = -1;  // -1 = '*'
   int64_t minor = -1;
   std::string access = "rwm";
 };

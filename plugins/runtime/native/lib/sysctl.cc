@@ -23,8 +23,9 @@ Status ValidateSysctls(const std::map<std::string, std::string>& sysctl, const L
     std::string key = raw_key;
     std::replace(key.begin(), key.end(), '/', '.');
     const std::string where = "linux.sysctl[" + raw_key + "]";
-    if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                             "0123456789_-.") != std::string::npos ||
+    if (key.empty() ||
+        key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789_-.") != std::string::npos ||
         key.find("..") != std::string::npos || key.front() == '.' || key.back() == '.')
       return InvalidArgument(where + ": malformed sysctl name");
     if (value.find_first_of(std::string_view("\n\r\0", 3)) != std::string::npos)
