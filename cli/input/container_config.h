@@ -10,18 +10,10 @@
 #include <string>
 #include <string_view>
 
-#include <google/protobuf/message.h>
-
 #include "api/cri.h"
 #include "common/status.h"
 
 namespace berth::cli {
-
-// Parses `text` (JSON or the YAML subset; `path` is for messages) into `message`, which
-// is cleared first. INVALID_ARGUMENT "<path>: …" for text that is neither, for a document that
-// is not an object, or for values of the wrong type.
-Status ParseConfigDocument(std::string_view text, std::string_view path,
-                           google::protobuf::Message* message);
 
 // Parses `text` as a ContainerConfig. "metadata is not set" / "name is not in metadata …"
 // (INVALID_ARGUMENT) as crictl says them.

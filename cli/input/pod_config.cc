@@ -3,34 +3,14 @@
 #include <cstdio>
 #include <random>
 
-#include <google/protobuf/util/json_util.h>
-#include <nlohmann/json.hpp>
-
-#include "cli/input/yaml_subset.h"
-#include "common/fs.h"
+#include "cli/input/config_document.h"
 
 namespace berth::cli {
 
 Result<::runtime::v1::PodSandboxConfig> ParsePodSandboxConfig(std::string_view text,
                                                               std::string_view path) {
-  size_t first = text.find_first_not_of(" \t\r\n");
-  nlohmann::json doc;
-  if (first != std::string_view::npos && text[first] == '{') {
-    doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return InvalidArgument(std::string(path) + ": not valid JSON");
-  } else {
-    auto parsed = ParseYamlSubset(text, path);
-    if (!parsed.ok()) return parsed.status();
-    doc = std::move(*parsed);
-  }
-  if (!doc.is_object()) {
-    return InvalidArgument(std::string(path) + ": expected a PodSandboxConfig object");
-  }
   ::runtime::v1::PodSandboxConfig config;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  auto s = google::protobuf::util::JsonStringToMessage(doc.dump(), &config, options);
-  if (!s.ok()) return InvalidArgument(std::string(path) + ": " + std::string(s.message()));
+  BERTH_RETURN_IF_ERROR(ParseConfigDocument(text, path, &config));
   if (!config.has_metadata()) return InvalidArgument("metadata is not set");
   if (config.metadata().uid().empty()) config.mutable_metadata()->set_uid(RandomUuid());
   if (config.metadata().name().empty() || config.metadata().namespace_().empty()) {
@@ -41,13 +21,8 @@ Result<::runtime::v1::PodSandboxConfig> ParsePodSandboxConfig(std::string_view t
 }
 
 Result<::runtime::v1::PodSandboxConfig> LoadPodSandboxConfig(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) {
-      return NotFound("config at " + path + " not found");
-    }
-    return text.status();
-  }
+  auto text = ReadConfigFile(path);
+  if (!text.ok()) return text.status();
   return ParsePodSandboxConfig(*text, path);
 }
 

@@ -50,6 +50,31 @@ Status Display(const StatsFlags& flags, const std::function<Status()>& once) {
   return OkStatus();
 }
 
+// One screen of stats: a structured dump of one sample, or a table of the rates between two
+// samples taken --seconds apart (the CPU column needs two), redrawn by Display with --watch.
+template <class Sample, class Table>
+Status ShowSamples(Context& ctx, const StatsFlags& flags, OutputFormat format, Sample& sample,
+                   Table table_of, const char* what) {
+  return Display(flags, [&]() -> Status {
+    auto before = sample();
+    if (!before.ok()) return before.status();
+    if (format != OutputFormat::kTable) {
+      auto json = MessageToJson(*before);
+      if (!json.ok()) return json.status();
+      ctx.out << FormatStructured(*json, format);
+      return OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(flags.seconds));
+    auto after = sample();
+    if (!after.ok()) return after.status();
+    auto table = table_of(*before, *after);
+    if (!table.ok()) return table.status().Wrap(what);
+    ClearScreen(ctx);
+    ctx.out << *table << std::flush;
+    return OkStatus();
+  });
+}
+
 Status RunStats(Context& ctx, const StatsFlags& flags, CLI::App* app) {
   if (flags.args.size() > 1) {
     ctx.out << app->help();
@@ -81,24 +106,12 @@ Status RunStats(Context& ctx, const StatsFlags& flags, CLI::App* app) {
         [](const auto& a, const auto& b) { return a.attributes().id() < b.attributes().id(); });
     return r;
   };
-  return Display(flags, [&]() -> Status {
-    auto before = sample();
-    if (!before.ok()) return before.status();
-    if (*format != OutputFormat::kTable) {
-      auto json = MessageToJson(*before);
-      if (!json.ok()) return json.status();
-      ctx.out << FormatStructured(*json, *format);
-      return OkStatus();
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(flags.seconds));
-    auto after = sample();
-    if (!after.ok()) return after.status();
-    auto table = FormatContainerStatsTable(*before, *after, flags.all);
-    if (!table.ok()) return table.status().Wrap("get container stats");
-    ClearScreen(ctx);
-    ctx.out << *table << std::flush;
-    return OkStatus();
-  });
+  return ShowSamples(
+      ctx, flags, *format, sample,
+      [&](const auto& before, const auto& after) {
+        return FormatContainerStatsTable(before, after, flags.all);
+      },
+      "get container stats");
 }
 
 Status RunStatsp(Context& ctx, const StatsFlags& flags, CLI::App* app) {
@@ -127,24 +140,10 @@ Status RunStatsp(Context& ctx, const StatsFlags& flags, CLI::App* app) {
         [](const auto& a, const auto& b) { return a.attributes().id() < b.attributes().id(); });
     return r;
   };
-  return Display(flags, [&]() -> Status {
-    auto before = sample();
-    if (!before.ok()) return before.status();
-    if (*format != OutputFormat::kTable) {
-      auto json = MessageToJson(*before);
-      if (!json.ok()) return json.status();
-      ctx.out << FormatStructured(*json, *format);
-      return OkStatus();
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(flags.seconds));
-    auto after = sample();
-    if (!after.ok()) return after.status();
-    auto table = FormatPodStatsTable(*before, *after);
-    if (!table.ok()) return table.status().Wrap("get pod stats");
-    ClearScreen(ctx);
-    ctx.out << *table << std::flush;
-    return OkStatus();
-  });
+  return ShowSamples(
+      ctx, flags, *format, sample,
+      [&](const auto& before, const auto& after) { return FormatPodStatsTable(before, after); },
+      "get pod stats");
 }
 
 }  // namespace

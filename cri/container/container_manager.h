@@ -143,6 +143,12 @@ class ContainerManager final : public PodContainers {
 
   Result<RuntimeClient> Runtime(const std::string& plugin) const;
   std::shared_ptr<Entry> Find(const std::string& id) const;
+  // ResolveId + Find: the entry of a container id or unique prefix, NOT_FOUND when gone.
+  Result<std::shared_ptr<Entry>> Lookup(const std::string& id_or_prefix) const;
+  // A copy of the entry's record, taken under mu_.
+  ContainerRecord Snapshot(const Entry& e) const;
+  // Lookup + Snapshot of a container that must be running (FAILED_PRECONDITION otherwise).
+  Result<ContainerRecord> RunningRecord(const std::string& id_or_prefix) const;
   Status Persist(const ContainerRecord& rec);  // mu_ not held
   // Undo a (partial) create: task, snapshot, bundle, record. Best effort; logs failures.
   void Rollback(const ContainerRecord& rec, bool task_created);

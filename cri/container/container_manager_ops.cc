@@ -110,18 +110,41 @@ cri::ContainerStatus ContainerManager::StatusOf(const ContainerRecord& r) const 
   return s;
 }
 
-Status ContainerManager::Start(const std::string& id_in) {
-  Result<std::string> id = ResolveId(id_in);
+Result<std::shared_ptr<ContainerManager::Entry>> ContainerManager::Lookup(
+    const std::string& id_or_prefix) const {
+  Result<std::string> id = ResolveId(id_or_prefix);
   if (!id.ok()) return id.status();
   std::shared_ptr<Entry> e = Find(*id);
   if (!e) return NotFoundId(*id);
+  return e;
+}
+
+ContainerRecord ContainerManager::Snapshot(const Entry& e) const {
+  std::lock_guard lock(mu_);
+  return e.rec;
+}
+
+Result<ContainerRecord> ContainerManager::RunningRecord(const std::string& id_or_prefix) const {
+  Result<std::shared_ptr<Entry>> e = Lookup(id_or_prefix);
+  if (!e.ok()) return e.status();
+  ContainerRecord rec = Snapshot(**e);
+  if (rec.phase != ContainerPhase::kRunning) {
+    return FailedPrecondition("container " + rec.id + " is not running");
+  }
+  return rec;
+}
+
+Status ContainerManager::Start(const std::string& id_in) {
+  Result<std::shared_ptr<Entry>> found = Lookup(id_in);
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Entry> e = std::move(*found);
   std::lock_guard op(e->op);
   ContainerRecord rec;
   {
     std::lock_guard lock(mu_);
-    if (e->removed) return NotFoundId(*id);
+    if (e->removed) return NotFoundId(e->rec.id);
     if (e->rec.phase != ContainerPhase::kCreated) {
-      return FailedPrecondition("container " + *id + " is " + PhaseName(e->rec.phase) +
+      return FailedPrecondition("container " + e->rec.id + " is " + PhaseName(e->rec.phase) +
                                 ", only a created container can be started");
     }
     rec = e->rec;
@@ -206,10 +229,9 @@ Status ContainerManager::StopLocked(const std::shared_ptr<Entry>& e, int64_t tim
 }
 
 Status ContainerManager::Stop(const std::string& id_in, int64_t timeout_s) {
-  Result<std::string> id = ResolveId(id_in);
-  if (!id.ok()) return id.status();
-  std::shared_ptr<Entry> e = Find(*id);
-  if (!e) return NotFoundId(*id);
+  Result<std::shared_ptr<Entry>> found = Lookup(id_in);
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Entry> e = std::move(*found);
   std::lock_guard op(e->op);
   return StopLocked(e, timeout_s);
 }
@@ -293,15 +315,10 @@ std::vector<cri::Container> ContainerManager::List(const cri::ContainerFilter& f
 
 Result<cri::ContainerStatusResponse> ContainerManager::GetStatus(const std::string& id_in,
                                                                  bool verbose) const {
-  Result<std::string> id = ResolveId(id_in);
-  if (!id.ok()) return id.status();
-  std::shared_ptr<Entry> e = Find(*id);
-  if (!e) return NotFoundId(*id);
-  ContainerRecord rec;
-  {
-    std::lock_guard lock(mu_);
-    rec = e->rec;
-  }
+  Result<std::shared_ptr<Entry>> found = Lookup(id_in);
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Entry> e = std::move(*found);
+  ContainerRecord rec = Snapshot(*e);
   cri::ContainerStatusResponse resp;
   *resp.mutable_status() = StatusOf(rec);
   if (verbose) {
@@ -335,10 +352,9 @@ std::vector<cri::ContainerStatus> ContainerManager::PodStatuses(const std::strin
 
 Status ContainerManager::UpdateResources(const std::string& id_in,
                                          const cri::LinuxContainerResources& r) {
-  Result<std::string> id = ResolveId(id_in);
-  if (!id.ok()) return id.status();
-  std::shared_ptr<Entry> e = Find(*id);
-  if (!e) return NotFoundId(*id);
+  Result<std::shared_ptr<Entry>> found = Lookup(id_in);
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Entry> e = std::move(*found);
   std::lock_guard op(e->op);
   ContainerRecord rec;
   {
@@ -375,17 +391,9 @@ Status ContainerManager::UpdateResources(const std::string& id_in,
 }
 
 Status ContainerManager::ReopenLog(const std::string& id_in) {
-  Result<std::string> id = ResolveId(id_in);
-  if (!id.ok()) return id.status();
-  std::shared_ptr<Entry> e = Find(*id);
-  if (!e) return NotFoundId(*id);
-  ContainerRecord rec;
-  {
-    std::lock_guard lock(mu_);
-    rec = e->rec;
-  }
-  if (rec.phase != ContainerPhase::kRunning)
-    return FailedPrecondition("container " + rec.id + " is not running");
+  Result<ContainerRecord> running = RunningRecord(id_in);
+  if (!running.ok()) return running.status();
+  const ContainerRecord& rec = *running;
   Result<RuntimeClient> rt = Runtime(rec.runtime_plugin);
   if (!rt.ok()) return rt.status();
   // The runtime plugin API has no reopen-log call yet; shim-based runtimes (native, oci)
@@ -406,17 +414,9 @@ Result<cri::ExecSyncResponse> ContainerManager::ExecSync(const std::string& id_i
                                                          const std::vector<std::string>& cmd,
                                                          int64_t timeout_s) {
   if (cmd.empty()) return InvalidArgument("cmd is required");
-  Result<std::string> id = ResolveId(id_in);
-  if (!id.ok()) return id.status();
-  std::shared_ptr<Entry> e = Find(*id);
-  if (!e) return NotFoundId(*id);
-  ContainerRecord rec;
-  {
-    std::lock_guard lock(mu_);
-    rec = e->rec;
-  }
-  if (rec.phase != ContainerPhase::kRunning)
-    return FailedPrecondition("container " + rec.id + " is not running");
+  Result<ContainerRecord> running = RunningRecord(id_in);
+  if (!running.ok()) return running.status();
+  const ContainerRecord& rec = *running;
   Result<std::string> spec_text = ReadFile(rec.bundle + "/config.json");
   if (!spec_text.ok()) return spec_text.status().Wrap("exec in " + rec.id);
   nlohmann::json spec = nlohmann::json::parse(*spec_text, nullptr, false);
@@ -460,15 +460,10 @@ Result<cri::ExecSyncResponse> ContainerManager::ExecSync(const std::string& id_i
 }
 
 Result<cri::ContainerStats> ContainerManager::Stats(const std::string& id_in) const {
-  Result<std::string> id = ResolveId(id_in);
-  if (!id.ok()) return id.status();
-  std::shared_ptr<Entry> e = Find(*id);
-  if (!e) return NotFoundId(*id);
-  ContainerRecord rec;
-  {
-    std::lock_guard lock(mu_);
-    rec = e->rec;
-  }
+  Result<std::shared_ptr<Entry>> found = Lookup(id_in);
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Entry> e = std::move(*found);
+  ContainerRecord rec = Snapshot(*e);
   cri::ContainerStats s;
   auto* a = s.mutable_attributes();
   a->set_id(rec.id);
