@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
 #include "common/fs.h"
+#include "cri/server/inflight_interceptor.h"
 #include "cri/server/unimplemented_interceptor.h"
 #include "cri/server/unix_socket.h"
 
@@ -120,6 +122,7 @@ Status Daemon::Serve() {
   builder.SetMaxSendMessageSize(16 * 1024 * 1024);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(MakeUnimplementedInterceptorFactory());
+  interceptors.push_back(in_flight_.MakeFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   server_ = builder.BuildAndStart();
@@ -143,7 +146,13 @@ void Daemon::Shutdown() {
     // Open GetContainerEvents streams never finish by themselves: end them first so the
     // shutdown below does not wait its whole grace period for them.
     if (containers_) containers_->CloseSubscriptions();
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    // Calls still running get up to 5 s to finish; then (or at once, when none runs) the
+    // rest are cancelled. gRPC's own Shutdown(deadline) would also wait that long for clients
+    // that are merely connected, as kubelet always is.
+    auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (in_flight_.count() > 0 && std::chrono::steady_clock::now() < grace_end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
     server_.reset();
   }

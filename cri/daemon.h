@@ -22,6 +22,7 @@
 #include "cri/runtime/runtime_handlers.h"
 #include "cri/server/image_service.h"
 #include "cri/server/images_api_service.h"
+#include "cri/server/inflight_interceptor.h"
 #include "cri/server/introspection_service.h"
 #include "cri/server/runtime_service.h"
 
@@ -58,6 +59,7 @@ class Daemon {
   // After pods_ (dies first: it looks pods up) and images_ (borrows the snapshotter).
   std::unique_ptr<ContainerManager> containers_;
   IntrospectionService introspection_service_;
+  InFlightCalls in_flight_;  // outlives server_ (declared before it)
   std::unique_ptr<grpc::Server> server_;
   bool socket_bound_ = false;
 };

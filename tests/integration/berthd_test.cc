@@ -195,6 +195,24 @@ TEST_F(BerthdTest, SigtermRemovesSocketAndExitsZero) {
   EXPECT_NE(::stat(d.socket().c_str(), &st), 0) << "socket left behind";
 }
 
+// kubelet keeps its connection open between calls: an idle client must not hold SIGTERM for
+// the in-flight grace period (5 s), which only calls that are still running deserve.
+TEST_F(BerthdTest, SigtermWithAnIdleConnectedClientIsPrompt) {
+  BerthdProcess d;
+  ASSERT_TRUE(d.Start()) << d.Stderr();
+  auto stub = RuntimeService::NewStub(Connect(d));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  runtime::v1::VersionResponse resp;
+  ASSERT_TRUE(stub->Version(&ctx, runtime::v1::VersionRequest(), &resp).ok());
+  auto t0 = std::chrono::steady_clock::now();
+  int status = d.Stop(SIGTERM);
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_LT(took, std::chrono::seconds(3)) << "shutdown waited for an idle connection";
+}
+
 TEST_F(BerthdTest, RestartsAfterSigkill) {
   BerthdProcess d;
   ASSERT_TRUE(d.Start()) << d.Stderr();
