@@ -1,5 +1,6 @@
 #include "cri/container/spec_builder.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -8,6 +9,7 @@
 #include <set>
 
 #include "common/fs.h"
+#include "cri/container/host_devices.h"
 #include "plugins/runtime/native/lib/seccomp.h"
 
 namespace berth::container {
@@ -314,19 +316,26 @@ std::vector<std::string> ContainerEnv(const cri::ContainerConfig& config,
   return env;
 }
 
-std::vector<std::string> AllCapabilities(int cap_last_cap) {
+uint64_t CurrentBoundingSet() {
+  uint64_t mask = 0;
+  for (int i = 0; i < 64; ++i)
+    if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 1) mask |= uint64_t{1} << i;
+  return mask;
+}
+
+std::vector<std::string> AllCapabilities(int cap_last_cap, uint64_t available) {
   std::vector<std::string> out;
   for (int i = 0; i < kKnownCaps && i <= cap_last_cap; ++i)
-    out.push_back(std::string("CAP_") + kCapNames[i]);
+    if (available & (uint64_t{1} << i)) out.push_back(std::string("CAP_") + kCapNames[i]);
   std::sort(out.begin(), out.end());
   return out;
 }
 
 Result<std::vector<std::string>> ContainerCapabilities(const cri::Capability& caps,
-                                                       int cap_last_cap) {
+                                                       int cap_last_cap, uint64_t available) {
   std::set<std::string> set(kDefaultCapabilities.begin(), kDefaultCapabilities.end());
   if (HasAll(caps.add_capabilities())) {
-    auto all = AllCapabilities(cap_last_cap);
+    auto all = AllCapabilities(cap_last_cap, available);
     set.insert(all.begin(), all.end());
   }
   if (HasAll(caps.drop_capabilities())) set.clear();
@@ -417,9 +426,10 @@ Result<BuiltSpec> BuildSpec(const SpecInputs& in) {
   };
   std::vector<std::string> caps;
   if (sc.privileged()) {
-    caps = AllCapabilities(in.cap_last_cap);
+    caps = AllCapabilities(in.cap_last_cap, in.available_caps);
   } else {
-    Result<std::vector<std::string>> c = ContainerCapabilities(sc.capabilities(), in.cap_last_cap);
+    Result<std::vector<std::string>> c =
+        ContainerCapabilities(sc.capabilities(), in.cap_last_cap, in.available_caps);
     if (!c.ok()) return c.status();
     caps = *c;
   }
@@ -581,6 +591,22 @@ Result<BuiltSpec> BuildSpec(const SpecInputs& in) {
     if (!priv)
       dev_rules.push_back(
           {{"allow", true}, {"type", type}, {"major", maj}, {"minor", min}, {"access", perms}});
+  }
+  if (priv) {
+    // All of the host's devices (the proto's privileged semantics), except paths the request
+    // already maps (its own entries win).
+    std::set<std::string> taken;
+    for (const json& d : devices) taken.insert(d["path"].get<std::string>());
+    for (const HostDevice& h : HostDevices(in.host_dev_dir)) {
+      if (taken.count(h.path)) continue;
+      devices.push_back({{"path", h.path},
+                         {"type", std::string(1, h.type)},
+                         {"major", h.major},
+                         {"minor", h.minor},
+                         {"fileMode", h.mode},
+                         {"uid", h.uid},
+                         {"gid", h.gid}});
+    }
   }
   if (!dev_rules.empty()) res["devices"] = dev_rules;
 

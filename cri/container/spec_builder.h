@@ -2,11 +2,11 @@
 // CRI ContainerConfig + the pod (PodView) + the image config → an OCI runtime-spec config.json,
 // following containerd's and CRI-O's rules (see BuildSpec below for each one).
 //
-// Pure apart from two small reads that belong to the request: the Localhost seccomp profile
-// file and stat(2) of requested devices. No state; callable from any thread.
-// Errors: INVALID_ARGUMENT for a request that cannot be honoured (privileged container in an
-// unprivileged pod, no command, unknown capability, unknown seccomp profile file, bad device,
-// run_as_group without a user), naming the field.
+// Pure apart from small reads that belong to the request: the Localhost seccomp profile file,
+// stat(2) of requested devices, and the host's /dev for a privileged container. No state; callable
+// from any thread. Errors: INVALID_ARGUMENT for a request that cannot be honoured (privileged
+// container in an unprivileged pod, no command, unknown capability, unknown seccomp profile file,
+// bad device, run_as_group without a user), naming the field.
 
 #include <cstdint>
 #include <string>
@@ -22,6 +22,9 @@
 
 namespace berth::container {
 
+// The calling process's capability bounding set as a bit mask (bit N = capability N).
+uint64_t CurrentBoundingSet();
+
 struct SpecInputs {
   std::string container_id;
   const runtime::v1::ContainerConfig* config = nullptr;  // borrowed
@@ -34,6 +37,12 @@ struct SpecInputs {
   // The highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap): "ALL" and
   // privileged mean every capability up to it.
   int cap_last_cap = 40;
+  // Capabilities berthd itself holds (bit N = capability N; default: its bounding set). A
+  // privileged container, or "ALL", gets these, not more: a runtime cannot hand out what it
+  // lacks (capset would fail), as on hosts without CAP_SYS_RESOURCE.
+  uint64_t available_caps = CurrentBoundingSet();
+  // Where a privileged container's host devices are read from (host_devices.h).
+  std::string host_dev_dir = "/dev";
 };
 
 struct BuiltSpec {
@@ -60,9 +69,10 @@ std::vector<std::string> ContainerEnv(const runtime::v1::ContainerConfig& config
 // containerd's default set with add/drop applied ("ALL" included, CAP_ prefix optional, any
 // case). The result is sorted "CAP_…" names.
 Result<std::vector<std::string>> ContainerCapabilities(const runtime::v1::Capability& caps,
-                                                       int cap_last_cap);
-// Every capability name up to cap_last_cap.
-std::vector<std::string> AllCapabilities(int cap_last_cap);
+                                                       int cap_last_cap,
+                                                       uint64_t available = ~0ULL);
+// Every capability name up to cap_last_cap that is in `available`.
+std::vector<std::string> AllCapabilities(int cap_last_cap, uint64_t available = ~0ULL);
 // The OCI linux.seccomp section for the request, or null for no filter.
 // `bounding` unlocks syscalls in the RuntimeDefault profile (as Docker's does).
 Result<nlohmann::json> SeccompSection(const runtime::v1::LinuxContainerSecurityContext& sc,

@@ -422,6 +422,27 @@ TEST_F(CriE2eTest, HostNetworkPodSeesTheHostInterfaces) {
   EXPECT_EQ(Out("ip -o link show master " + bridge_), "");
 }
 
+// 1c. A privileged container in a privileged pod: every capability berthd holds, the host's
+// device nodes, /sys writable, no seccomp filter.
+TEST_F(CriE2eTest, PrivilegedContainerSeesHostDevicesAndCapabilities) {
+  cri::PodSandboxConfig c = PodConfig("priv");
+  c.mutable_linux()->mutable_security_context()->set_privileged(true);
+  std::string pod = RunPod(c);
+  ASSERT_FALSE(pod.empty());
+  cri::ContainerConfig cc = Config("main", {"sleep", "1000"});
+  cc.mutable_linux()->mutable_security_context()->set_privileged(true);
+  std::string ctr = RunIn(pod, cc);
+  ASSERT_FALSE(ctr.empty());
+  std::string status = ExecOut(ctr, {"cat", "/proc/self/status"});
+  std::string host_bnd = Trim(Out("grep CapBnd /proc/self/status | cut -f2"));
+  EXPECT_NE(status.find("CapEff:\t" + host_bnd), std::string::npos) << status;
+  EXPECT_NE(status.find("Seccomp:\t0"), std::string::npos);
+  // A host device that no unprivileged container gets: the kernel log.
+  ASSERT_EQ(::access("/dev/kmsg", F_OK), 0);
+  EXPECT_EQ(Trim(ExecOut(ctr, {"sh", "-c", "test -c /dev/kmsg && echo yes"})), "yes");
+  EXPECT_EQ(Trim(ExecOut(ctr, {"sh", "-c", "grep ' /sys ' /proc/mounts | grep -c rw,"})), "1");
+}
+
 // 2. hostPort through portmap, reachable from the host on loopback and on the bridge gateway.
 TEST_F(CriE2eTest, HostPortReachableFromTheHost) {
   int port = FreePort();

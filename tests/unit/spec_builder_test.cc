@@ -2,6 +2,7 @@
 // (user_resolver), one test per rule. No root, no containers.
 
 #include "cri/container/spec_builder.h"
+#include "cri/container/host_devices.h"
 
 #include <unistd.h>
 
@@ -47,7 +48,8 @@ class SpecBuilderTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->spec : json();
   }
-  Result<BuiltSpec> TryBuild() {
+  Result<BuiltSpec> TryBuild() { return BuildSpec(Inputs()); }
+  SpecInputs Inputs() {
     SpecInputs in;
     in.container_id = std::string(64, 'c');
     in.config = &config;
@@ -55,7 +57,8 @@ class SpecBuilderTest : public ::testing::Test {
     in.image = &image;
     in.user = user;
     in.target_pid_ns_path = target_pid;
-    return BuildSpec(in);
+    in.available_caps = ~uint64_t{0};  // results independent of the host running the test
+    return in;
   }
   cri::LinuxContainerSecurityContext* sc() {
     return config.mutable_linux()->mutable_security_context();
@@ -310,6 +313,49 @@ TEST_F(SpecBuilderTest, PrivilegedSemantics) {
   ASSERT_EQ(rules.size(), 1u);
   EXPECT_EQ(rules[0]["allow"], true);
   EXPECT_EQ(rules[0]["access"], "rwm");
+}
+
+// "ALL" and privileged mean every capability berthd holds: none it lacks (capset would fail).
+TEST_F(SpecBuilderTest, PrivilegedAndAllStayWithinTheCapabilitiesBerthdHolds) {
+  pod.config.mutable_linux()->mutable_security_context()->set_privileged(true);
+  sc()->set_privileged(true);
+  SpecInputs in = Inputs();
+  in.available_caps = ~(uint64_t{1} << 24);  // no CAP_SYS_RESOURCE, as on this CI's VMs
+  auto r = BuildSpec(in);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  json bounding = r->spec["process"]["capabilities"]["bounding"];
+  EXPECT_EQ(bounding.size(), AllCapabilities(40).size() - 1);
+  EXPECT_FALSE(Has(bounding, "CAP_SYS_RESOURCE"));
+  EXPECT_TRUE(Has(bounding, "CAP_SYS_ADMIN"));
+  sc()->set_privileged(false);
+  sc()->mutable_capabilities()->add_add_capabilities("ALL");
+  r = BuildSpec(in);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(Has(r->spec["process"]["capabilities"]["bounding"], "CAP_SYS_RESOURCE"));
+}
+
+// A privileged container gets every host device node (but /dev/pts, /dev/shm, console, ptmx).
+TEST_F(SpecBuilderTest, PrivilegedGetsTheHostsDevices) {
+  pod.config.mutable_linux()->mutable_security_context()->set_privileged(true);
+  sc()->set_privileged(true);
+  json spec = Build();
+  std::vector<HostDevice> host = HostDevices("/dev");
+  ASSERT_FALSE(host.empty());
+  json devices = spec["linux"]["devices"];
+  ASSERT_EQ(devices.size(), host.size());
+  bool null_seen = false;
+  for (const json& d : devices) {
+    std::string path = d["path"];
+    null_seen |= path == "/dev/null" && d["type"] == "c" && d["major"] == 1 && d["minor"] == 3;
+    EXPECT_NE(path.rfind("/dev/pts/", 0), 0u) << path;
+    EXPECT_NE(path, "/dev/ptmx");
+    EXPECT_NE(path, "/dev/console");
+  }
+  EXPECT_TRUE(null_seen);
+  // Not privileged: none of them.
+  pod.config.mutable_linux()->mutable_security_context()->set_privileged(false);
+  sc()->set_privileged(false);
+  EXPECT_FALSE(Build()["linux"].contains("devices"));
 }
 
 // ---- security flags ----
