@@ -567,6 +567,33 @@ void PodManager::OnTaskExit(const plugin::v1::TaskExitEvent& event) {
 
 // ---- recovery ----
 
+// The directories of berth's default pod cgroup ("/berth/<id>") that exist, in every hierarchy.
+std::vector<std::string> PodManager::ExistingDefaultPodCgroup(const std::string& id) const {
+  std::vector<std::string> dirs;
+  for (const std::string& h : ListDir(options_.cgroup_root)) {
+    std::string d = options_.cgroup_root + "/" + h + "/berth/" + id;
+    if (::access(d.c_str(), F_OK) == 0) dirs.push_back(d);
+  }
+  return dirs;
+}
+
+// Network allocations of pods that have no record any more (records removed while berthd was
+// down, or lost between teardown steps): the network plugin frees them (CNI DEL + CNI 1.1 GC).
+// Records that exist, even unreadable ones, keep theirs.
+void PodManager::CollectNetworkGarbage(const std::map<std::string, bool>& known) {
+  const PluginHandle* h = plugins_.Find(BERTH_PLUGIN_TYPE_NETWORK, options_.network_plugin);
+  if (h == nullptr) return;
+  std::vector<std::string> valid;
+  for (const auto& [id, _] : known) valid.push_back(id);
+  Result<std::vector<std::string>> freed = NetworkClient(h).GC(valid);
+  if (!freed.ok()) {
+    logger_.Warn("network garbage collection failed", {{"error", freed.status().message()}});
+    return;
+  }
+  for (const std::string& id : *freed)
+    logger_.Info("freed the network of a pod without a record", {{"pod", id}});
+}
+
 Status PodManager::Recover() {
   BERTH_RETURN_IF_ERROR(MakeDirs(options_.root + "/pods", 0700).Wrap("pod records directory"));
   BERTH_RETURN_IF_ERROR(MakeDirs(options_.state + "/pods", 0711).Wrap("pod state directory"));
@@ -625,7 +652,12 @@ Status PodManager::Recover() {
   for (const std::string& id : ListDir(options_.state + "/pods")) {
     if (known.count(id)) continue;
     std::string dir = StateDir(id);
-    Status s = DestroyPodNamespaces(dir + "/ns");
+    // Its infra process and its cgroup under berth's default parent (a custom cgroup_parent
+    // was only in the record) go too.
+    Status s = OkStatus();
+    if (InfraProcess infra = FindInfraProcess(id); infra.pid != 0) s = StopInfraProcess(infra);
+    if (s.ok()) s = RemovePodCgroup(ExistingDefaultPodCgroup(id));
+    if (s.ok()) s = DestroyPodNamespaces(dir + "/ns");
     if (s.ok()) s = UnmountPodShm(dir + "/shm");
     for (const char* f : {"hostname", "hosts", "resolv.conf"}) {
       if (s.ok()) s = RemoveFile(dir + "/" + f);
@@ -636,6 +668,7 @@ Status PodManager::Recover() {
       logger_.Warn("cannot remove leftover pod state", {{"dir", dir}, {"error", s.message()}});
     }
   }
+  CollectNetworkGarbage(known);
   logger_.Info("pod sandboxes loaded", {{"pods", static_cast<unsigned long>(pods_.size())}});
   return OkStatus();
 }

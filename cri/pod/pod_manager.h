@@ -98,6 +98,8 @@ class PodManager {
              Logger logger);
 
   Status Recover();
+  void CollectNetworkGarbage(const std::map<std::string, bool>& known_ids);
+  std::vector<std::string> ExistingDefaultPodCgroup(const std::string& id) const;
   std::string RecordDir(const std::string& id) const;
   std::string StateDir(const std::string& id) const;
   Status Save(const PodRecord& record) const;

@@ -578,6 +578,28 @@ TEST_F(PodSandboxTest, SigkillDuringRunIsCleanedUpAtRestart) {
   EXPECT_TRUE(Dead(infra)) << "infra process left";
 }
 
+// A pod whose record disappeared while berthd was down (its netns, veth and IP still exist):
+// the network plugin's GC at startup frees its veth and IP.
+TEST_F(PodSandboxTest, NetworkOfAPodWithoutRecordIsCollectedAtStartup) {
+  StartBerthd();
+  std::string id = MustRun(Config("orphan"));
+  rv1::PodSandboxStatusResponse st;
+  ASSERT_TRUE(Status(id, &st).ok());
+  std::string ip = st.status().network().ip();
+  ASSERT_FALSE(ip.empty());
+  ASSERT_TRUE(Exists(data_dir_ + "/berth-pod-test-" + pid_ + "/" + ip));
+  d_->Stop(SIGKILL);
+  ASSERT_EQ(Out("rm -rf " + RecordDir(id) + " && echo ok"), "ok\n");
+  ASSERT_TRUE(d_->Start()) << d_->Stderr();
+  Connect();
+  EXPECT_TRUE(List().empty());
+  EXPECT_FALSE(Exists(data_dir_ + "/berth-pod-test-" + pid_ + "/" + ip)) << "IP still allocated";
+  EXPECT_NE(d_->Stderr().find("freed the network of a pod without a record"), std::string::npos)
+      << d_->Stderr();
+  ExpectNothingLeft(id);
+  ExpectNoPodsOnDisk();
+}
+
 TEST_F(PodSandboxTest, SharedPidNamespaceHasAnInfraProcess) {
   StartBerthd();
   rv1::PodSandboxConfig c = Config("sharedpid");
