@@ -193,6 +193,11 @@ v1::Response Shim::DoKill(const v1::KillRequest& r) {
     if (p->status == v1::PROCESS_STATUS_STOPPED) return Ok();  // exited meanwhile
     logger_.Warn("runtime kill failed; signalling directly", {{"error", s.ToString()}});
   }
+  if (r.all() && !r.exec_id().empty() && p->status == v1::PROCESS_STATUS_RUNNING &&
+      p->proc.pid > 0) {
+    KillProcessTree(p->proc.pid, sig);  // the exec and what it started; the container stays
+    return Ok();
+  }
   if (r.all() && r.exec_id().empty() && cgroup()) {
     Result<std::vector<pid_t>> pids = cgroup()->Pids();
     if (pids.ok()) {
@@ -253,7 +258,8 @@ std::optional<v1::Response> Shim::DoExec(uint64_t id, const v1::ExecRequest& r) 
     p->err_r.reset(fds[0]);
     err_w.reset(fds[1]);
   } else {
-    Result<UniqueFd> i = OpenStdio(r.stdin_path(), O_RDONLY);
+    // O_NONBLOCK: a FIFO's read end must not wait here for a writer (the loop would stop).
+    Result<UniqueFd> i = OpenStdio(r.stdin_path(), O_RDONLY | O_NONBLOCK);
     Result<UniqueFd> o = OpenStdio(r.stdout_path(), O_WRONLY | O_CREAT | O_APPEND);
     Result<UniqueFd> e = OpenStdio(r.stderr_path(), O_WRONLY | O_CREAT | O_APPEND);
     if (!i.ok()) return ErrorResponse(i.status());
@@ -261,8 +267,14 @@ std::optional<v1::Response> Shim::DoExec(uint64_t id, const v1::ExecRequest& r) 
     if (!e.ok()) return ErrorResponse(e.status());
     in = std::move(*i);
     spec->terminal = r.terminal();
+    // Without a terminal the process reads the FIFO itself, and blocking reads are what it
+    // expects (the flag belongs to the open file, which it shares).
+    if (in && !spec->terminal) fcntl(in.get(), F_SETFL, fcntl(in.get(), F_GETFL) & ~O_NONBLOCK);
     if (spec->terminal) {
       p->tty_sink = std::move(*o);
+      if (p->tty_sink) {
+        fcntl(p->tty_sink.get(), F_SETFL, fcntl(p->tty_sink.get(), F_GETFL) | O_NONBLOCK);
+      }
     } else {
       out_w = std::move(*o);
       err_w = std::move(*e);
@@ -301,6 +313,7 @@ std::optional<v1::Response> Shim::DoExec(uint64_t id, const v1::ExecRequest& r) 
   };
   if (ref.proc.pty_master) {
     Status s = WatchOutput(ref, ref.proc.pty_master.get(), LogStream::kStdout);
+    if (s.ok()) s = StartStdinPump(ref, std::move(in));
     if (!s.ok()) return fail(s);
   }
   for (auto [fd, stream] : {std::pair{ref.out_r.get(), LogStream::kStdout},
@@ -407,6 +420,8 @@ v1::Response Shim::DoDelete(const v1::DeleteRequest& r) {
   if (r.exec_id().empty()) {
     exit_code_ = -1;  // leave once the answer is out
   } else {
+    StopStdinPump(*p);  // nothing of it stays registered in the loop
+    StopTty(*p);
     processes_.erase(r.exec_id());
   }
   return resp;
@@ -416,6 +431,9 @@ v1::Response Shim::DoCloseStdin(const v1::CloseStdinRequest& r) {
   ShimProcess* p = Find(r.exec_id());
   if (!p) return ErrorResponse(NoProcess(r.exec_id()));
   if (r.exec_id().empty()) stdin_keep_.reset();  // the container reads EOF once drained
+  // A terminal's stdin pump ends now (an end-of-file character is typed once what is buffered
+  // went in). An exec without a terminal reads its FIFO itself: its writer closes it.
+  if (p->stdin_src && !r.exec_id().empty()) EndStdin(*p);
   return Ok();
 }
 

@@ -105,11 +105,14 @@ Status Shim::Setup() {
     container_->init.pid = p.proc.pid;  // the library's Exec reads the init's pid
     container_->init.pidfd.reset(dup(p.proc.pidfd.get()));
   }
-  stdin_r_.reset();  // the container has its copy
   out_w.reset();
   err_w.reset();
-  if (p.proc.pty_master)
+  if (p.proc.pty_master) {
     BERTH_RETURN_IF_ERROR(WatchOutput(p, p.proc.pty_master.get(), LogStream::kStdout));
+    // With a terminal the container's stdin is the pty: the loop copies --stdin into it.
+    BERTH_RETURN_IF_ERROR(StartStdinPump(p, std::move(stdin_r_)));
+  }
+  stdin_r_.reset();  // the container has its copy (or the pump has it)
   if (p.out_r) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.out_r.get(), LogStream::kStdout));
   if (p.err_r) BERTH_RETURN_IF_ERROR(WatchOutput(p, p.err_r.get(), LogStream::kStderr));
 
@@ -178,19 +181,22 @@ Status Shim::StartProcess(ShimProcess& p) {
   native::Stdio stdio{p.oci_in.get(), p.oci_out.get(), p.oci_err.get()};
   Result<native::Process> proc =
       oci_->Exec(p.oci_process_json, p.oci_terminal, stdio, {p.pending_rows, p.pending_cols});
-  p.oci_in.reset();
+  if (!p.oci_terminal) p.oci_in.reset();
   p.oci_out.reset();
   p.oci_err.reset();
   if (!proc.ok()) return proc.status();
   p.proc = std::move(*proc);
+  UniqueFd tty_stdin = p.oci_terminal ? std::move(p.oci_in) : UniqueFd();
+  p.oci_in.reset();
   if (p.proc.pty_master && p.pending_rows) {
     winsize ws{};
     ws.ws_row = p.pending_rows;
     ws.ws_col = p.pending_cols;
     ioctl(p.proc.pty_master.get(), TIOCSWINSZ, &ws);
   }
-  if (p.proc.pty_master) return WatchOutput(p, p.proc.pty_master.get(), LogStream::kStdout);
-  return OkStatus();
+  if (!p.proc.pty_master) return OkStatus();
+  BERTH_RETURN_IF_ERROR(WatchOutput(p, p.proc.pty_master.get(), LogStream::kStdout));
+  return StartStdinPump(p, std::move(tty_stdin));
 }
 
 Status Shim::Listen() {
@@ -255,7 +261,7 @@ void Shim::DeliverOutput(ShimProcess& p, LogStream stream, const char* data, siz
   } else if (p.exec_id.empty()) {
     log_.Write(stream, data, len);
   } else if (p.tty_sink) {
-    (void)WriteAll(p.tty_sink.get(), data, len);
+    WriteTty(p, data, len);
   }
   if (!p.attached.empty()) {
     v1::Response r;
@@ -271,7 +277,10 @@ void Shim::StopWatching(ShimProcess& p, int fd, LogStream stream) {
   if (p.exec_id.empty() && !p.sync) log_.Flush(stream);
   if (p.out_r.get() == fd) p.out_r.reset();
   if (p.err_r.get() == fd) p.err_r.reset();
-  if (p.proc.pty_master.get() == fd) p.proc.pty_master.reset();
+  if (p.proc.pty_master.get() == fd) {
+    StopStdinPump(p);  // its dup would keep the terminal open
+    p.proc.pty_master.reset();
+  }
 }
 
 // After an exit: takes what is already in the pipes without waiting for EOF, because a
@@ -342,6 +351,8 @@ void Shim::OnExit(ShimProcess& p, int ws) {
   }
   p.timer.reset();
   DrainOutput(p);
+  StopStdinPump(p);
+  if (p.tty_sink) CloseTtySink(p);  // EOF for the reader once the last output went out
   if (p.exec_id.empty()) {
     CheckOom();
     p.oom_killed = oom_seen_;
@@ -391,7 +402,7 @@ void Shim::FinishExit(ShimProcess& p) {
 
 // Kills `root` and every process below it (children re-parented inside the container stay
 // found through /proc: we collect the tree before killing anything).
-void Shim::KillProcessTree(pid_t root) {
+void Shim::KillProcessTree(pid_t root, int sig) {
   std::vector<std::pair<pid_t, pid_t>> parent_of;  // (pid, ppid)
   if (DIR* d = opendir("/proc")) {
     while (dirent* e = readdir(d)) {
@@ -418,7 +429,7 @@ void Shim::KillProcessTree(pid_t root) {
       if (ppid == tree[i]) tree.push_back(pid);
     }
   }
-  for (pid_t pid : tree) kill(pid, SIGKILL);
+  for (pid_t pid : tree) kill(pid, sig);
 }
 
 void Shim::Cleanup() {

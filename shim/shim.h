@@ -13,6 +13,7 @@
 // client that stops reading cannot stall the loop for long. The exit of the init is written to
 // <state dir>/exit.json before any client hears of it.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -48,7 +49,20 @@ struct ShimProcess {
   int64_t exited_ns = 0;
   bool oom_killed = false;
   UniqueFd out_r, err_r;  // pipes the shim reads (absent when stdio goes to files directly)
-  UniqueFd tty_sink;      // exec with a terminal: where the pty's output is copied
+  // Exec with a terminal: where the pty's output is copied (terminal_io.cc). Non-blocking: what
+  // the sink cannot take waits in tty_pending while the pty is not read (tty_paused), so a slow
+  // reader holds back the process, never the shim's loop.
+  UniqueFd tty_sink;
+  std::string tty_pending;
+  bool tty_paused = false, tty_waiting = false;
+  // Terminal stdin (the init's --stdin, an exec's stdin_path): the loop pumps the FIFO into the
+  // pty master (terminal_io.cc). stdin_dst is a dup of the master registered for EPOLLOUT only
+  // while stdin_pending (bounded by kStdinBufferMax) waits for room; stdin_src is not read
+  // while stdin_pending is full. At EOF of stdin_src an end-of-file character is typed.
+  UniqueFd stdin_src, stdin_dst;
+  std::string stdin_pending;
+  bool stdin_reading = false, stdin_waiting = false, stdin_eof = false;
+  char stdin_last = '\n';  // the last byte written to the pty (a partial line needs two VEOFs)
   // Exec-sync state.
   bool sync = false;
   uint64_t output_limit = 0;
@@ -103,7 +117,21 @@ class Shim {
   void OnExit(ShimProcess& p, int wait_status);
   void FinishExit(ShimProcess& p);
   void CheckOom();
-  void KillProcessTree(pid_t root);
+  void KillProcessTree(pid_t root, int sig = SIGKILL);
+  // An exec's terminal output into its tty_sink (terminal_io.cc). CloseTtySink: once nothing
+  // is pending (at once, or when the last bytes went out), the sink closes: EOF for its reader.
+  void WriteTty(ShimProcess& p, const char* data, size_t len);
+  void FlushTty(ShimProcess& p);
+  void CloseTtySink(ShimProcess& p);
+  void StopTty(ShimProcess& p);      // drops what is pending and every registration
+  void DropTtySink(ShimProcess& p);  // the reader is gone: output is discarded from now on
+  // Terminal stdin (terminal_io.cc). StartStdinPump takes `src` (a FIFO's read end); the process
+  // must have its pty_master.
+  Status StartStdinPump(ShimProcess& p, UniqueFd src);
+  void OnStdinReadable(const std::string& exec_id);
+  void FlushStdin(ShimProcess& p);
+  void EndStdin(ShimProcess& p);  // stdin reached its end (EOF, close-stdin): VEOF once flushed
+  void StopStdinPump(ShimProcess& p);
   void Cleanup();
   ShimProcess* Find(const std::string& exec_id);
 

@@ -2,7 +2,10 @@
 // The other RPCs are in container_manager_ops.cc.
 #include "cri/container/container_manager.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -172,7 +175,10 @@ void ContainerManager::OnExit(const plugin::v1::TaskExitEvent& ev) {
     if (forward_) forward_(ev);
     return;
   }
-  if (!ev.exec_id().empty()) return;  // exec processes: ExecSync waits for them itself
+  if (!ev.exec_id().empty()) {  // exec processes: ExecSync waits for them itself
+    NotifyWaiters(ev);          // streaming execs through their waiter
+    return;
+  }
   ContainerRecord copy;
   {
     std::lock_guard lock(mu_);
@@ -186,12 +192,58 @@ void ContainerManager::OnExit(const plugin::v1::TaskExitEvent& ev) {
     copy = e->rec;
   }
   exited_cv_.notify_all();
+  NotifyWaiters(ev);  // after the record says exited: a waiter's owner may look at it
   Status s = Persist(copy);
   if (!s.ok())
     logger_.Error("cannot record container exit", {{"id", copy.id}, {"error", s.message()}});
   logger_.Info("container exited",
                {{"id", copy.id}, {"exit_code", copy.exit_code}, {"oom", copy.oom_killed}});
   Publish(copy, cri::CONTAINER_STOPPED_EVENT);
+}
+
+ContainerManager::ExitWaiter::ExitWaiter() : event_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+bool ContainerManager::ExitWaiter::exited() const {
+  std::lock_guard lock(mu_);
+  return exited_;
+}
+
+int32_t ContainerManager::ExitWaiter::exit_status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void ContainerManager::ExitWaiter::Fire(int32_t status) {
+  {
+    std::lock_guard lock(mu_);
+    if (exited_) return;
+    exited_ = true;
+    status_ = status;
+  }
+  uint64_t one = 1;
+  (void)!::write(event_.get(), &one, sizeof(one));
+}
+
+std::shared_ptr<ContainerManager::ExitWaiter> ContainerManager::ExpectExit(
+    const std::string& id, const std::string& exec_id) {
+  auto w = std::make_shared<ExitWaiter>();
+  std::lock_guard lock(waiters_mu_);
+  std::erase_if(exit_waiters_, [](const auto& kv) { return kv.second.expired(); });
+  exit_waiters_.emplace(std::make_pair(id, exec_id), w);
+  return w;
+}
+
+void ContainerManager::NotifyWaiters(const plugin::v1::TaskExitEvent& ev) {
+  std::vector<std::shared_ptr<ExitWaiter>> fire;
+  {
+    std::lock_guard lock(waiters_mu_);
+    auto [begin, end] = exit_waiters_.equal_range({ev.id(), ev.exec_id()});
+    for (auto it = begin; it != end;) {
+      if (auto w = it->second.lock()) fire.push_back(std::move(w));
+      it = exit_waiters_.erase(it);
+    }
+  }
+  for (auto& w : fire) w->Fire(ev.exit_status());
 }
 
 void ContainerManager::Publish(const ContainerRecord& rec, cri::ContainerEventType type) {
@@ -381,6 +433,10 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
   };
 
   if (Status s = MakeDirs(rec.bundle, 0700); !s.ok()) return fail(s.Wrap("bundle directory"));
+  // stdin=true: a FIFO the shim reads for the container's whole life; attach sessions write
+  // into it (container_streams.h). Root-only, inside the 0700 bundle.
+  if (config.stdin() && ::mkfifo(StdinFifoPath(rec).c_str(), 0600) != 0)
+    return fail(ErrnoStatus(errno, "create stdin fifo " + StdinFifoPath(rec)));
   Result<std::vector<plugin::v1::Mount>> mounts =
       snap.Prepare(rec.snapshot_key, chain->second.back());
   if (!mounts.ok()) return fail(mounts.status().Wrap("prepare rootfs snapshot"));
@@ -458,6 +514,7 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
   for (const auto& m : *mounts) *req.add_rootfs() = m;
   req.mutable_io()->set_log_path(rec.log_path);
   req.mutable_io()->set_terminal(config.tty());
+  if (config.stdin()) req.mutable_io()->set_stdin(StdinFifoPath(rec));
   (*req.mutable_annotations())["io.kubernetes.cri.sandbox-id"] = pod->id;
   task_created = true;  // a failed Create may still leave a shim behind: always delete
   Result<plugin::v1::CreateTaskResponse> created = rt->Create(req);

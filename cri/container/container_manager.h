@@ -35,6 +35,7 @@
 #include "berth/plugin/v1/runtime.pb.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 #include "cri/container/container_store.h"
 #include "cri/image/image_manager.h"
 #include "cri/plugin_host/plugin_host.h"
@@ -122,6 +123,35 @@ class ContainerManager final : public PodContainers {
   // end at once instead of holding the gRPC server's shutdown until its grace period.
   void CloseSubscriptions();
 
+  // ---- For streaming sessions (cri/container/container_streams.h) ----
+  // A running container's record and its runtime plugin. NOT_FOUND, FAILED_PRECONDITION.
+  struct StreamTarget {
+    container::ContainerRecord rec;
+    RuntimeClient runtime;
+  };
+  Result<StreamTarget> RunningTarget(const std::string& id_or_prefix) const;
+  // The exit of one process, from its "/tasks/exit" event. fd() (an eventfd) turns readable
+  // when it arrives, so a session can poll it together with its own fds.
+  class ExitWaiter {
+   public:
+    ExitWaiter();
+    int fd() const { return event_.get(); }
+    bool exited() const;
+    int32_t exit_status() const;  // valid once exited()
+
+   private:
+    friend class ContainerManager;
+    void Fire(int32_t status);
+    UniqueFd event_;
+    mutable std::mutex mu_;
+    bool exited_ = false;
+    int32_t status_ = 0;
+  };
+  // Registers a waiter for the exit of (id, exec_id) ("" = the container's init). Register
+  // before the process can exit (before starting an exec; before checking that a container
+  // runs). Dropped from the registry once the caller releases it.
+  std::shared_ptr<ExitWaiter> ExpectExit(const std::string& id, const std::string& exec_id);
+
   // PodContainers
   Status StopPodContainers(const std::string& pod_id, int64_t timeout_s) override;
   Status RemovePodContainers(const std::string& pod_id) override;
@@ -174,6 +204,11 @@ class ContainerManager final : public PodContainers {
   std::set<std::string> reserved_names_;                    // "<pod>/<name>/<attempt>", guarded
   std::vector<std::shared_ptr<Subscription>> subscribers_;  // guarded by mu_
   bool subscriptions_closed_ = false;                       // guarded by mu_
+
+  std::mutex waiters_mu_;
+  std::multimap<std::pair<std::string, std::string>, std::weak_ptr<ExitWaiter>>
+      exit_waiters_;  // (id, exec_id), guarded by waiters_mu_
+  void NotifyWaiters(const plugin::v1::TaskExitEvent& ev);
 
   std::mutex exit_mu_;
   std::condition_variable exit_cv_;

@@ -134,6 +134,15 @@ Result<ContainerRecord> ContainerManager::RunningRecord(const std::string& id_or
   return rec;
 }
 
+Result<ContainerManager::StreamTarget> ContainerManager::RunningTarget(
+    const std::string& id_or_prefix) const {
+  Result<ContainerRecord> rec = RunningRecord(id_or_prefix);
+  if (!rec.ok()) return rec.status();
+  Result<RuntimeClient> rt = Runtime(rec->runtime_plugin);
+  if (!rt.ok()) return rt.status();
+  return StreamTarget{std::move(*rec), *rt};
+}
+
 Status ContainerManager::Start(const std::string& id_in) {
   Result<std::shared_ptr<Entry>> found = Lookup(id_in);
   if (!found.ok()) return found.status();

@@ -44,4 +44,8 @@ struct ContainerRecord {
   static Result<ContainerRecord> FromJson(const nlohmann::json& j);
 };
 
+// The container's stdin FIFO (CRI stdin=true): created with the bundle, handed to the runtime
+// as io.stdin, written by attach sessions. Derived from the record, so it survives restarts.
+inline std::string StdinFifoPath(const ContainerRecord& r) { return r.bundle + "/stdin"; }
+
 }  // namespace berth::container

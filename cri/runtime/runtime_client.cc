@@ -77,4 +77,33 @@ Result<pv1::ConnectTaskResponse> RuntimeClient::Connect(const std::string& id) c
   return resp;
 }
 
+Status RuntimeClient::ResizePty(const std::string& id, const std::string& exec_id, uint32_t width,
+                                uint32_t height) const {
+  pv1::ResizePtyRequest req;
+  req.set_id(id);
+  req.set_exec_id(exec_id);
+  req.set_width(width);
+  req.set_height(height);
+  pv1::ResizePtyResponse resp;
+  return handle_->Invoke("ResizePty", req, &resp);
+}
+
+Status RuntimeClient::CloseIO(const std::string& id, const std::string& exec_id) const {
+  pv1::CloseIORequest req;
+  req.set_id(id);
+  req.set_exec_id(exec_id);
+  pv1::CloseIOResponse resp;
+  return handle_->Invoke("CloseIO", req, &resp);
+}
+
+Status RuntimeClient::Attach(const std::string& id, const std::string& exec_id,
+                             const pv1::TaskIO& io) const {
+  pv1::AttachTaskRequest req;
+  req.set_id(id);
+  req.set_exec_id(exec_id);
+  *req.mutable_io() = io;
+  pv1::AttachTaskResponse resp;
+  return handle_->Invoke("Attach", req, &resp);
+}
+
 }  // namespace berth

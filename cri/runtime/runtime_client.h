@@ -33,6 +33,13 @@ class RuntimeClient {
   Result<plugin::v1::TaskStatsResponse> Stats(const std::string& id) const;
   Status Update(const plugin::v1::UpdateTaskRequest& req) const;
   Result<plugin::v1::ConnectTaskResponse> Connect(const std::string& id) const;
+  // Streaming: the terminal size of a process with a pty, closing its stdin, and copying its
+  // live output into FIFOs (see runtime.proto: Attach returns at once).
+  Status ResizePty(const std::string& id, const std::string& exec_id, uint32_t width,
+                   uint32_t height) const;
+  Status CloseIO(const std::string& id, const std::string& exec_id = "") const;
+  Status Attach(const std::string& id, const std::string& exec_id,
+                const plugin::v1::TaskIO& io) const;
 
  private:
   const PluginHandle* handle_;

@@ -22,6 +22,12 @@ class InputChannel {
   // Blocks until at least one byte is available. Returns the count, or 0 at the end: the
   // client closed its side (e.g. stdin EOF, v5 close signal) or the session ended.
   virtual size_t Read(char* buf, size_t len) = 0;
+  // The backend is done with this input (the process exited): a Read blocked now, and every
+  // later one, returns 0 at once. Called from another thread than the reader's; idempotent.
+  // Without it a backend could not join its stdin reader before returning, since the client
+  // keeps stdin open until it has the exit status (added by the backend helper; the default
+  // does nothing, which leaves such a session hanging: implement it).
+  virtual void Stop() {}
 };
 
 // Bytes to the client: stdout, stderr, or the downstream half of a port-forward connection.
@@ -46,6 +52,8 @@ class ResizeChannel {
   virtual ~ResizeChannel() = default;
   // Blocks until the next size. False at the end (the client closed it, or the session ended).
   virtual bool Next(TerminalSize* size) = 0;
+  // As InputChannel::Stop: a Next blocked now, and every later one, returns false at once.
+  virtual void Stop() {}
 };
 
 // Fires once when the client goes away (connection closed, stream reset, idle timeout) before

@@ -1,7 +1,7 @@
 // The runtime plugins' behavioural suite, part 1: lifecycle, exit codes and signals, the CRI
 // log, exec, stdin, stats, update, OOM (see runtime_plugin_fixture.h; part 2 is
-// runtime_plugin_recovery_test.cc). Every test runs against native, runc and, where it can
-// run, crun.
+// runtime_plugin_recovery_test.cc, part 3 runtime_plugin_streams_test.cc). Every test runs against
+// native, runc and, where it can run, crun.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <algorithm>
@@ -298,9 +298,9 @@ TEST_P(RuntimePluginTest, StdinIsKeptOpenUntilClosed) {
   }
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(State("in").status(), pv1::TASK_STATUS_RUNNING);  // no EOF yet
-  sv1::Request close_stdin;
-  close_stdin.mutable_close_stdin();
-  ASSERT_TRUE(Shim("in", close_stdin).ok());
+  pv1::CloseIORequest close_stdin;  // through the plugin API (the shim's close_stdin)
+  close_stdin.set_id("in");
+  ASSERT_TRUE(Call("CloseIO", close_stdin).ok());
   std::optional<pv1::TaskExitEvent> ev = WaitExit("in");
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->exit_status(), 0);

@@ -17,7 +17,7 @@
 //
 // Thread-safety: every method may run concurrently; `mu_` guards the task table, and shim
 // calls happen outside it. One ExitWatcher thread per live process watched, joined on
-// Delete/destruction.
+// Delete/destruction; one AttachPump thread per attach session (see Attach).
 
 #include <map>
 #include <memory>
@@ -27,6 +27,7 @@
 
 #include "berth/sdk/runtime.h"
 #include "common/status.h"
+#include "plugins/runtime/shim_client/attach_pump.h"
 #include "plugins/runtime/shim_client/exit_watcher.h"
 
 namespace berth::runtime_shim {
@@ -49,6 +50,11 @@ class ShimRuntime : public sdk::RuntimePlugin {
   SdkStatus Stats(const pv1::TaskStatsRequest& req, pv1::TaskStatsResponse* resp) override;
   SdkStatus Update(const pv1::UpdateTaskRequest& req, pv1::UpdateTaskResponse* resp) override;
   SdkStatus Connect(const pv1::ConnectTaskRequest& req, pv1::ConnectTaskResponse* resp) override;
+  SdkStatus ResizePty(const pv1::ResizePtyRequest& req, pv1::ResizePtyResponse* resp) override;
+  SdkStatus CloseIO(const pv1::CloseIORequest& req, pv1::CloseIOResponse* resp) override;
+  // Starts an AttachPump (attach_pump.h) and returns; finished pumps of the task are joined
+  // at the next Attach and all of them when the task is deleted.
+  SdkStatus Attach(const pv1::AttachTaskRequest& req, pv1::AttachTaskResponse* resp) override;
 
  protected:
   struct Task {
@@ -58,6 +64,7 @@ class ShimRuntime : public sdk::RuntimePlugin {
     shim::v1::ProcessState gone_state;
     std::unique_ptr<ExitWatcher> watcher;
     std::map<std::string, std::unique_ptr<ExitWatcher>> exec_watchers;
+    std::vector<std::unique_ptr<AttachPump>> attaches;
   };
 
   // Subclass hooks. ConfigKey: true when `key` is the subclass's (stored), false when unknown.

@@ -250,4 +250,65 @@ SdkStatus ShimRuntime::Connect(const pv1::ConnectTaskRequest& req, pv1::ConnectT
   return sdk::OkStatus();
 }
 
+SdkStatus ShimRuntime::ResizePty(const pv1::ResizePtyRequest& req, pv1::ResizePtyResponse*) {
+  Result<Task> t = Snapshot(req.id());
+  if (!t.ok()) return ToSdk(t.status());
+  if (t->shim_gone) return ToSdk(FailedPrecondition("task " + req.id() + " has exited"));
+  if (req.width() == 0 || req.height() == 0 || req.width() > 0xffff || req.height() > 0xffff) {
+    return sdk::InvalidArgument("terminal size " + std::to_string(req.width()) + "x" +
+                                std::to_string(req.height()) + " is out of range");
+  }
+  sv1::Request r = ShimRequest();
+  r.mutable_resize()->set_exec_id(req.exec_id());
+  r.mutable_resize()->set_width(req.width());
+  r.mutable_resize()->set_height(req.height());
+  Result<sv1::Response> out = CallShim(t->socket, r);
+  if (!out.ok()) return ToSdk(out.status().Wrap("resize " + req.id()));
+  return sdk::OkStatus();
+}
+
+SdkStatus ShimRuntime::CloseIO(const pv1::CloseIORequest& req, pv1::CloseIOResponse*) {
+  Result<Task> t = Snapshot(req.id());
+  if (!t.ok()) return ToSdk(t.status());
+  if (t->shim_gone) return sdk::OkStatus();  // nothing reads it any more
+  sv1::Request r = ShimRequest();
+  r.mutable_close_stdin()->set_exec_id(req.exec_id());
+  Result<sv1::Response> out = CallShim(t->socket, r);
+  if (!out.ok()) return ToSdk(out.status().Wrap("close stdin of " + req.id()));
+  return sdk::OkStatus();
+}
+
+SdkStatus ShimRuntime::Attach(const pv1::AttachTaskRequest& req, pv1::AttachTaskResponse*) {
+  Result<Task> t = Snapshot(req.id());
+  if (!t.ok()) return ToSdk(t.status());
+  if (t->shim_gone) return ToSdk(FailedPrecondition("task " + req.id() + " has exited"));
+  // The shim answers an attach only at its end: check the process first for a clear error.
+  sv1::Request st = ShimRequest();
+  st.mutable_state()->set_exec_id(req.exec_id());
+  Result<sv1::Response> state = CallShim(t->socket, st);
+  if (!state.ok()) return ToSdk(state.status().Wrap("attach to " + req.id()));
+  Result<std::unique_ptr<AttachPump>> pump = AttachPump::Start(
+      t->socket, req.exec_id(), req.io().stdout(), req.io().terminal() ? "" : req.io().stderr());
+  if (!pump.ok()) return ToSdk(pump.status().Wrap("attach to " + req.id()));
+  std::vector<std::unique_ptr<AttachPump>> finished;  // joined outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = tasks_.find(req.id());
+    if (it == tasks_.end() || !it->second) {
+      return ToSdk(NotFound("task \"" + req.id() + "\" not found"));  // deleted meanwhile
+    }
+    auto& list = it->second->attaches;
+    for (auto a = list.begin(); a != list.end();) {
+      if ((*a)->done()) {
+        finished.push_back(std::move(*a));
+        a = list.erase(a);
+      } else {
+        ++a;
+      }
+    }
+    list.push_back(std::move(*pump));
+  }
+  return sdk::OkStatus();
+}
+
 }  // namespace berth::runtime_shim

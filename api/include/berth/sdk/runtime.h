@@ -46,6 +46,16 @@ class RuntimePlugin : public PluginBase {
     return internal::NotImplemented("Connect");
   }
 
+  virtual Status ResizePty(const plugin::v1::ResizePtyRequest&, plugin::v1::ResizePtyResponse*) {
+    return internal::NotImplemented("ResizePty");
+  }
+  virtual Status CloseIO(const plugin::v1::CloseIORequest&, plugin::v1::CloseIOResponse*) {
+    return internal::NotImplemented("CloseIO");
+  }
+  virtual Status Attach(const plugin::v1::AttachTaskRequest&, plugin::v1::AttachTaskResponse*) {
+    return internal::NotImplemented("Attach");
+  }
+
   Status Dispatch(std::string_view method, std::string_view request, std::string* response) final {
     using namespace ::berth::plugin::v1;  // NOLINT(google-build-using-namespace): route table
     BERTH_SDK_ROUTE(Create, CreateTaskRequest, CreateTaskResponse)
@@ -57,6 +67,9 @@ class RuntimePlugin : public PluginBase {
     BERTH_SDK_ROUTE(Stats, TaskStatsRequest, TaskStatsResponse)
     BERTH_SDK_ROUTE(Update, UpdateTaskRequest, UpdateTaskResponse)
     BERTH_SDK_ROUTE(Connect, ConnectTaskRequest, ConnectTaskResponse)
+    BERTH_SDK_ROUTE(ResizePty, ResizePtyRequest, ResizePtyResponse)
+    BERTH_SDK_ROUTE(CloseIO, CloseIORequest, CloseIOResponse)
+    BERTH_SDK_ROUTE(Attach, AttachTaskRequest, AttachTaskResponse)
     return internal::UnknownMethod(kPluginType, method);
   }
 };
