@@ -32,6 +32,12 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config, Logger logger
   BERTH_RETURN_IF_ERROR(d->StartImages());
   BERTH_RETURN_IF_ERROR(d->StartPods());
   BERTH_RETURN_IF_ERROR(d->StartContainers());
+  // Exec/attach/port-forward sessions run on the containers and pods just started.
+  PodManager* pods = d->pods_.get();
+  d->container_streams_ = std::make_unique<ContainerStreams>(
+      *d->containers_, [pods](const std::string& id) { return pods->Get(id); },
+      d->logger_.With({{"component", "streams"}}));
+  BERTH_RETURN_IF_ERROR(d->StartStreaming(*d->container_streams_));
   BERTH_RETURN_IF_ERROR(d->Serve());
   return d;
 }
@@ -106,6 +112,23 @@ Status Daemon::StartContainers() {
   return OkStatus();
 }
 
+Status Daemon::StartStreaming(streaming::StreamBackend& backend) {
+  const StreamingConfig& c = config_.streaming;
+  streaming::StreamingOptions o;
+  o.address = c.address;
+  o.port = static_cast<uint16_t>(c.port);
+  o.tls_cert_file = c.tls_cert_file;
+  o.tls_key_file = c.tls_key_file;
+  o.idle_timeout = std::chrono::seconds(c.idle_timeout_s);
+  o.token_ttl = std::chrono::seconds(c.token_ttl_s);
+  auto server = streaming::StreamingServer::Start(std::move(o), backend,
+                                                  logger_.With({{"component", "streaming"}}));
+  if (!server.ok()) return server.status().Wrap("streaming server");
+  streaming_ = std::move(*server);
+  runtime_service_.AttachStreaming(streaming_.get());
+  return OkStatus();
+}
+
 Status Daemon::Serve() {
   BERTH_RETURN_IF_ERROR(PrepareSocketPath(config_.socket));
 
@@ -159,6 +182,11 @@ void Daemon::Shutdown() {
   if (socket_bound_) {
     ::unlink(config_.socket.c_str());
     socket_bound_ = false;
+  }
+  // No RPC hands out URLs any more; open sessions are cut (their processes killed).
+  if (streaming_) {
+    runtime_service_.AttachStreaming(nullptr);
+    streaming_->Stop();
   }
   // No RPC runs any more: events and pod operations must not reach the container manager,
   // which dies before the plugins and the pod manager.

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "cri/container/container_manager.h"
+#include "cri/container/container_streams.h"
 #include "cri/daemon_config.h"
 #include "cri/image/image_manager.h"
 #include "cri/instance_lock.h"
@@ -25,6 +26,8 @@
 #include "cri/server/inflight_interceptor.h"
 #include "cri/server/introspection_service.h"
 #include "cri/server/runtime_service.h"
+#include "cri/streaming/stream_backend.h"
+#include "cri/streaming/streaming_server.h"
 
 namespace berth {
 
@@ -45,6 +48,10 @@ class Daemon {
   // ids it does not know to the pod manager), recovers containers, attaches to
   // runtime_service_ and to the pod manager (PodContainers).
   Status StartContainers();
+  // The exec/attach/port-forward server (config "streaming"), running sessions on `backend`
+  // (borrowed: it must be declared before streaming_ so that it outlives the server), and
+  // attached to runtime_service_ so that Exec/Attach/PortForward hand out its URLs.
+  Status StartStreaming(streaming::StreamBackend& backend);
 
   DaemonConfig config_;
   Logger logger_;
@@ -58,6 +65,10 @@ class Daemon {
   std::unique_ptr<PodManager> pods_;  // after plugins_: borrows the network plugins
   // After pods_ (dies first: it looks pods up) and images_ (borrows the snapshotter).
   std::unique_ptr<ContainerManager> containers_;
+  // Exec/attach/port-forward into containers_ and pods_ (dies before them).
+  std::unique_ptr<ContainerStreams> container_streams_;
+  // After containers_ and the stream backend it borrows (dies first: sessions use them).
+  std::unique_ptr<streaming::StreamingServer> streaming_;
   IntrospectionService introspection_service_;
   InFlightCalls in_flight_;  // outlives server_ (declared before it)
   std::unique_ptr<grpc::Server> server_;

@@ -14,6 +14,16 @@
 
 namespace berth {
 
+// The streaming server for exec/attach/port-forward (cri/streaming; config key "streaming").
+struct StreamingConfig {
+  std::string address = "127.0.0.1";  // IP literal to listen on
+  int64_t port = 0;                   // 0: chosen by the kernel at each start
+  std::string tls_cert_file;          // both set: HTTPS
+  std::string tls_key_file;
+  int64_t idle_timeout_s = 4 * 60 * 60;  // kubelet's default stream idle timeout; 0 = none
+  int64_t token_ttl_s = 60;              // how long an Exec/Attach/PortForward URL stays valid
+};
+
 struct DaemonConfig {
   std::string socket = "/run/berth/berth.sock";  // CRI + berth.v1 gRPC, unix socket
   std::string root = "/var/lib/berth";           // persistent state (metadata, images)
@@ -34,6 +44,7 @@ struct DaemonConfig {
   std::string default_runtime = "native";
   nlohmann::json runtime_handlers = nlohmann::json::object();
   std::string network_plugin = "cni";
+  StreamingConfig streaming;
 
   // The effective configuration as JSON (for Status verbose info and debugging).
   nlohmann::json ToJson() const;

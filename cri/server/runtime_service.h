@@ -6,6 +6,7 @@
 //   runtime_service_pods.cc        pod sandbox RPCs (delegating to cri/pod's PodManager)
 //   runtime_service_containers.cc  container RPCs (delegating to cri/container)
 //   runtime_service_metrics.cc     ListMetricDescriptors, ListPodSandboxMetrics
+//   runtime_service_streaming.cc   Exec, Attach, PortForward (URLs of cri/streaming's server)
 // An RPC not overridden here falls through to the generated base, which answers
 // UNIMPLEMENTED (named by UnimplementedInterceptor). Handlers run on gRPC's thread pool
 // concurrently; the objects borrowed here must outlive the service and be thread-safe.
@@ -19,6 +20,9 @@ namespace berth {
 
 class PodManager;
 class ContainerManager;
+namespace streaming {
+class StreamingServer;
+}
 
 class RuntimeService final : public runtime::v1::RuntimeService::Service {
  public:
@@ -31,6 +35,8 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
     pods_ = pods;
     containers_ = containers;
   }
+  // The streaming server that Exec/Attach/PortForward hand out URLs of (null: UNAVAILABLE).
+  void AttachStreaming(streaming::StreamingServer* streaming) { streaming_ = streaming; }
 
   // ---- runtime_service.cc ----
   grpc::Status Version(grpc::ServerContext*, const runtime::v1::VersionRequest*,
@@ -104,12 +110,22 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
       grpc::ServerContext*, const runtime::v1::GetEventsRequest*,
       grpc::ServerWriter<runtime::v1::ContainerEventResponse>*) override;
 
+  // ---- runtime_service_streaming.cc ----
+  // Validated as kubelet's streaming server and containerd do, then a single-use URL.
+  grpc::Status Exec(grpc::ServerContext*, const runtime::v1::ExecRequest*,
+                    runtime::v1::ExecResponse*) override;
+  grpc::Status Attach(grpc::ServerContext*, const runtime::v1::AttachRequest*,
+                      runtime::v1::AttachResponse*) override;
+  grpc::Status PortForward(grpc::ServerContext*, const runtime::v1::PortForwardRequest*,
+                           runtime::v1::PortForwardResponse*) override;
+
  private:
   const DaemonConfig& config_;
   const PluginHost& plugins_;
   const RuntimeHandlers& handlers_;
   PodManager* pods_ = nullptr;
   ContainerManager* containers_ = nullptr;
+  streaming::StreamingServer* streaming_ = nullptr;
 };
 
 // The JSON list of plugins reported in Status' verbose info and by berth.v1.Introspection.

@@ -113,11 +113,13 @@ TEST_F(BerthdTest, UnbuiltRpcsAnswerUnimplementedNamingTheRpc) {
   {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
-    runtime::v1::ExecResponse resp;
-    // Streaming (Exec, Attach, PortForward) is a later milestone.
-    grpc::Status s = runtime->Exec(&ctx, runtime::v1::ExecRequest(), &resp);
+    runtime::v1::UpdatePodSandboxResourcesResponse resp;
+    // Not built yet (resizing a pod's resources in place).
+    grpc::Status s = runtime->UpdatePodSandboxResources(
+        &ctx, runtime::v1::UpdatePodSandboxResourcesRequest(), &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_NE(s.error_message().find("/runtime.v1.RuntimeService/Exec"), std::string::npos)
+    EXPECT_NE(s.error_message().find("/runtime.v1.RuntimeService/UpdatePodSandboxResources"),
+              std::string::npos)
         << s.error_message();
   }
   {

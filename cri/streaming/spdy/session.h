@@ -10,15 +10,23 @@
 // Flow control: we advertise a receive window (SETTINGS_INITIAL_WINDOW_SIZE) and send
 // WINDOW_UPDATE (per stream and for the session, stream 0) as the application reads. As a
 // sender we honour the peer's windows once the peer has shown it does flow control (it sent
-// SETTINGS with INITIAL_WINDOW_SIZE or any WINDOW_UPDATE); Go's spdystream never does either,
-// and toward it the socket's own backpressure is what limits us (otherwise every stream would
-// stall after 64 KiB).
+// SETTINGS with INITIAL_WINDOW_SIZE or any WINDOW_UPDATE; the session window once it sent a
+// WINDOW_UPDATE for stream 0); Go's spdystream never does either, and toward it the socket's
+// own backpressure is what limits us (otherwise every stream would stall after 64 KiB). As a
+// receiver, a peer that overruns a stream's window is held back, never reset: the reader
+// stops reading the socket while a stream holds more than receive_window unread bytes, so
+// nothing it sent is lost (spdystream overruns by design; a flow-controlling sender may start
+// before our SETTINGS reach it). Hence: drop or Reset() a stream you stop reading.
 //
-// Threads: Start spawns one reader thread that parses frames and dispatches them; writes of
-// any thread are serialised by a mutex (a frame is written whole). Stream methods block; they
-// may be called from any thread, one reader and one writer per stream at a time. Close() (or
-// the destructor) sends GOAWAY, shuts the socket down, joins the reader, and makes every
-// blocked call return (Read → 0, Write → false).
+// Threads: Start spawns a reader thread that parses frames and dispatches them, and a writer
+// thread that owns the socket's sending side: frames of all threads are queued to it whole
+// (control frames ahead of DATA; at most ~1 MiB of DATA queued, then Write blocks). Stream
+// methods block; they may be called from any thread, one reader and one writer per stream at
+// a time. Close() (or the destructor) flushes what was queued (up to 5 s), sends GOAWAY, shuts
+// the socket down, joins the threads, and makes every blocked call return (Read → 0, Write →
+// false). A Stream may outlive its Session (its calls then fail). Names in Headers are
+// lower-case on the wire (Go's spdystream lower-cases them: "streamType" arrives as
+// "streamtype").
 //
 // Errors: a malformed frame from the peer ends the session with GOAWAY (PROTOCOL_ERROR) — a
 // stream-level fault resets only that stream (RST_STREAM) — and never crashes or throws.
@@ -51,7 +59,8 @@ class Stream : public InputChannel, public OutputChannel {
   // The SYN_REPLY headers (client role), after WaitReply.
   Headers reply_headers() const;
 
-  // InputChannel: DATA from the peer; 0 after its FIN, a reset, or the session's end.
+  // InputChannel: DATA from the peer; 0 after its FIN, a reset, or the session's end (what
+  // arrived before a reset by the peer or the end is still returned first).
   size_t Read(char* buf, size_t len) override;
   // OutputChannel: DATA to the peer (split in frames, flow-controlled); false once the stream
   // was reset or the session ended.
@@ -60,27 +69,33 @@ class Stream : public InputChannel, public OutputChannel {
   void Close() override;
   // RST_STREAM with `status` (RFC-draft status codes: 1 PROTOCOL_ERROR, 5 CANCEL, ...).
   void Reset(uint32_t status = 5);
-  // Client role: blocks until the peer's SYN_REPLY (true) or a reset/session end (false).
+  // Client role: blocks until the peer's SYN_REPLY (true, even if the stream was reset after it)
+  // or a reset/session end without one (false).
   bool WaitReply(std::chrono::milliseconds timeout);
   // True once the peer reset the stream or the session ended.
   bool Broken() const;
 
+  // Dropping the last handle without Reset(): our FIN goes out if it had not, and whatever
+  // the peer still sends on the stream is discarded (and acknowledged), never buffered.
   ~Stream() override;
+
+  // Opaque; defined in session.cc (public so that the session's internals may name it).
+  struct State;
 
  private:
   friend class Session;
-  struct State;
   explicit Stream(std::shared_ptr<State> state);
   std::shared_ptr<State> state_;
 };
 
 struct SessionOptions {
-  bool server = true;                        // server: peer opens odd stream ids; we reply
+  bool server = true;                         // server: peer opens odd stream ids; we reply
   uint32_t receive_window = 4 * 1024 * 1024;  // per stream, advertised in our SETTINGS
   // The session ends when no frame has come or gone for this long (0 = never).
   std::chrono::milliseconds idle_timeout{0};
   // Called once from the reader thread when the session ends (peer GOAWAY, socket closed,
-  // protocol error, idle timeout, Close()). May be empty.
+  // protocol error, idle timeout, Close()). May be empty. It may call Close() or destroy the
+  // Session (the threads are then detached, not joined).
   std::function<void()> on_end;
 };
 
@@ -102,7 +117,8 @@ class Session {
   Result<std::chrono::microseconds> Ping(std::chrono::milliseconds timeout);
 
   bool Ended() const;
-  // Blocks until the session ends or `timeout` passes; true when ended.
+  // Blocks until the session ends or `timeout` passes; true when ended (on_end may still be
+  // running; it has returned once Close() has).
   bool WaitEnded(std::chrono::milliseconds timeout);
   // GOAWAY (OK), shutdown, join. Idempotent; blocked stream calls return.
   void Close();
