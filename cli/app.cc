@@ -19,8 +19,11 @@
 // berthctl pods/containers (issue 5)
 #include "cli/verbs/containers.h"
 #include "cli/verbs/exec.h"
+// berthctl streaming (issue 6)
+#include "cli/verbs/attach.h"
 #include "cli/verbs/logs.h"
 #include "cli/verbs/pods.h"
+#include "cli/verbs/port_forward.h"
 #include "cli/verbs/stats.h"
 
 namespace berth::cli {
@@ -43,6 +46,9 @@ void AddAllCommands(CLI::App& root, CommandList& commands) {
   AddExecCommands(root, commands);
   AddLogsCommands(root, commands);
   AddStatsCommands(root, commands);
+  // berthctl streaming (issue 6)
+  AddAttachCommands(root, commands);
+  AddPortForwardCommands(root, commands);
 }
 
 // The global flags' storage while CLI11 parses; GlobalFlags records which were given.

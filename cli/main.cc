@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   terminal.in = ::isatty(STDIN_FILENO) == 1;
   terminal.out = ::isatty(STDOUT_FILENO) == 1;
   terminal.in_fd = terminal.in ? STDIN_FILENO : -1;
+  terminal.stdin_fd = STDIN_FILENO;
+  terminal.stdout_fd = STDOUT_FILENO;
+  terminal.stderr_fd = STDERR_FILENO;
   return berth::cli::RunBerthctl(argc, argv, berth::cli::ProcessEnv(), std::cin, std::cout,
                                  std::cerr, terminal);
 }

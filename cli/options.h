@@ -47,6 +47,11 @@ struct Terminal {
   bool in = false;   // stdin
   bool out = false;  // stdout
   int in_fd = -1;    // stdin's fd when `in` (for turning echo off)
+  // The process's own stdio fds, set by main(): the streaming verbs (exec, attach) read and
+  // write them directly, unbuffered. -1 in in-process runs, which use the C++ streams.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
 };
 
 // The options every verb runs with.

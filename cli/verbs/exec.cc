@@ -4,6 +4,7 @@
 
 #include "cli/verbs/containers.h"
 #include "cli/verbs/cri_util.h"
+#include "cli/verbs/stream_session.h"
 
 namespace berth::cli {
 namespace {
@@ -85,6 +86,22 @@ Result<int> ExecSyncOne(Context& ctx, const std::string& id, const std::vector<s
   return r->exit_code();
 }
 
+// One streaming exec (CRI Exec for the URL, then SPDY or WebSocket); the command's exit code.
+Result<int> ExecStreamOne(Context& ctx, const std::string& id, const std::vector<std::string>& cmd,
+                          const StreamRequest& stream) {
+  ::runtime::v1::ExecRequest request;
+  request.set_container_id(id);
+  for (const auto& a : cmd) request.add_cmd(a);
+  request.set_tty(stream.tty);
+  request.set_stdin(stream.stdin);
+  request.set_stdout(true);
+  request.set_stderr(!stream.tty);
+  auto r = ctx.connection.Call(ctx.connection.Runtime(), &Stub::Exec, request);
+  if (!r.ok()) return r.status();
+  ctx.debug("Exec URL: " + r->url());
+  return RunStreamSession(ctx, r->url(), stream);
+}
+
 Status RunExec(Context& ctx, const ExecFlags& flags, CLI::App* app) {
   std::vector<std::string> args = app->remaining();
   if (args.empty()) {
@@ -113,19 +130,29 @@ Status RunExec(Context& ctx, const ExecFlags& flags, CLI::App* app) {
     ids = {args.front()};
     cmd.assign(args.begin() + 1, args.end());
   }
+  StreamRequest stream{flags.interactive, flags.tty};
   if (!flags.sync) {
-    return Unimplemented(
-        "streaming exec is not supported yet, use -s (--sync) to run the command with ExecSync");
+    auto transport = streaming::ParseTransport(flags.transport);
+    if (!transport.ok()) return transport.status();
+    stream.transport = *transport;
+    BERTH_RETURN_IF_ERROR(CheckTtyFlags(ctx, stream));
   }
   std::vector<Status> errors;
   int exit_code = 0;
   for (const std::string& arg : ids) {
-    if (print_ids) ctx.out << arg << ":\n";
+    if (print_ids) {
+      ctx.out << arg << ":\n";
+      ctx.out.flush();
+    }
     auto id = ResolveContainerId(ctx, arg);
-    Result<int> code = id.ok() ? ExecSyncOne(ctx, *id, cmd, flags.timeout) : id.status();
+    Result<int> code = id.status();
+    if (id.ok()) {
+      code = flags.sync ? ExecSyncOne(ctx, *id, cmd, flags.timeout)
+                        : ExecStreamOne(ctx, *id, cmd, stream);
+    }
     if (!code.ok()) {
-      errors.push_back(
-          code.status().Wrap("execing command in container " + arg + " synchronously"));
+      errors.push_back(code.status().Wrap("execing command in container " + arg +
+                                          (flags.sync ? " synchronously" : "")));
     } else if (*code != 0 && exit_code == 0) {
       exit_code = *code;
     }
@@ -147,7 +174,8 @@ void AddExecCommands(CLI::App& root, CommandList& commands) {
   // Not handed up to the global options: the command's own words stay with the verb.
   app->fallthrough(false);
   app->add_flag("-s,--sync", flags->sync, "Run the command synchronously");
-  app->add_option("--timeout", flags->timeout, "Timeout in seconds");
+  app->add_option("--timeout", flags->timeout,
+                  "Timeout in seconds (with -s; a streaming exec runs until the command ends)");
   app->add_flag("-t,--tty", flags->tty, "Allocate a pseudo-TTY");
   app->add_flag("-i,--interactive", flags->interactive, "Keep STDIN open");
   app->add_option("-r,--transport", flags->transport,

@@ -224,9 +224,11 @@ TEST_F(BerthctlPodsTest, PodAndContainerLifecycle) {
   EXPECT_EQ(exec.err, "err\n");
   CommandResult exec_ok = Berthctl({"exec", "-s", "--timeout", "10", ctr, "cat", "/etc/hostname"});
   EXPECT_EQ(exec_ok.exit_code, 0) << exec_ok.err;
-  CommandResult streaming = Berthctl({"exec", ctr, "ls"});
-  EXPECT_EQ(streaming.exit_code, 1);
-  EXPECT_THAT(streaming.err, HasSubstr("streaming exec is not supported yet"));
+  // Streaming exec (the default; SPDY): the same, through berthd's streaming server.
+  CommandResult streaming = Berthctl({"exec", ctr, "sh", "-c", "echo out; echo err >&2; exit 4"});
+  EXPECT_EQ(streaming.exit_code, 4) << streaming.err;
+  EXPECT_EQ(streaming.out, "out\n");
+  EXPECT_EQ(streaming.err, "err\n");
 
   // update.
   EXPECT_EQ(Ok({"update", "--memory", "268435456", "--cpu-shares", "512", ctr}), ctr + "\n");

@@ -661,9 +661,18 @@ TEST_F(BerthctlPodsFlagsTest, ErrorsBeforeAnyRpc) {
   EXPECT_EQ(stop_all.err, "berthctl: cannot specify CONTAINER-ID(s) when using --all\n");
   auto no_ids = Berthctl({"start"});
   EXPECT_EQ(no_ids.err, "berthctl: ID cannot be empty\n");
-  auto streaming = Berthctl({"exec", "c1", "sh", "-c", "echo hi"});
-  EXPECT_EQ(streaming.code, 1);
-  EXPECT_THAT(streaming.err, HasSubstr("streaming exec is not supported yet, use -s"));
+  // Streaming exec: flags are checked before any RPC (crictl's messages).
+  auto transport = Berthctl({"exec", "--transport", "smoke", "c1", "sh"});
+  EXPECT_EQ(transport.code, 1);
+  EXPECT_EQ(transport.err, "berthctl: unknown transport \"smoke\", want spdy or websocket\n");
+  auto tty = Berthctl({"exec", "-t", "c1", "sh"});
+  EXPECT_EQ(tty.err, "berthctl: tty=true must be specified with interactive=true\n");
+  auto no_terminal = Berthctl({"exec", "-it", "c1", "sh"});
+  EXPECT_EQ(no_terminal.err, "berthctl: input is not a terminal\n");
+  auto attach_tty = Berthctl({"attach", "-t", "c1"});
+  EXPECT_EQ(attach_tty.err, "berthctl: tty=true must be specified with interactive=true\n");
+  auto ports = Berthctl({"port-forward", "p1", "80:x"});
+  EXPECT_EQ(ports.err, "berthctl: invalid port \"x\" in \"80:x\"\n");
   auto config = Berthctl({"runp", dir_ / "missing.json"});
   EXPECT_EQ(config.err, "berthctl: load podSandboxConfig: config at " + (dir_ / "missing.json") +
                             " not found\n");
