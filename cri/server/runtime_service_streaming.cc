@@ -39,43 +39,41 @@ Result<std::string> RunningContainer(const ContainerManager& containers, const s
   return s.id();
 }
 
+// Exec and Attach after their own checks: the container must be running; the request is
+// stored (with the full container id) under a token of the streaming server.
+template <typename Request>
+grpc::Status ContainerStreamUrl(
+    const ContainerManager* containers, streaming::StreamingServer* streaming, Request req,
+    Result<std::string> (streaming::StreamingServer::*get)(const Request&), std::string* url) {
+  grpc::Status v = ValidateStreams(req.stdin(), req.stdout(), req.stderr(), req.tty());
+  if (!v.ok()) return v;
+  if (!containers || !streaming) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "berthd's streaming server is not running");
+  }
+  auto id = RunningContainer(*containers, req.container_id());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  req.set_container_id(*id);
+  auto got = (streaming->*get)(req);
+  if (!got.ok()) return ToGrpcStatus(got.status());
+  *url = *got;
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::Status RuntimeService::Exec(grpc::ServerContext*, const cri::ExecRequest* req,
                                   cri::ExecResponse* resp) {
   if (req->container_id().empty()) return Invalid("container_id is required");
   if (req->cmd().empty()) return Invalid("cmd is required: the command to run in the container");
-  grpc::Status v = ValidateStreams(req->stdin(), req->stdout(), req->stderr(), req->tty());
-  if (!v.ok()) return v;
-  if (!containers_ || !streaming_) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "berthd's streaming server is not running");
-  }
-  auto id = RunningContainer(*containers_, req->container_id());
-  if (!id.ok()) return ToGrpcStatus(id.status());
-  cri::ExecRequest stored = *req;
-  stored.set_container_id(*id);
-  auto url = streaming_->GetExec(stored);
-  if (!url.ok()) return ToGrpcStatus(url.status());
-  resp->set_url(*url);
-  return grpc::Status::OK;
+  return ContainerStreamUrl(containers_, streaming_, *req, &streaming::StreamingServer::GetExec,
+                            resp->mutable_url());
 }
 
 grpc::Status RuntimeService::Attach(grpc::ServerContext*, const cri::AttachRequest* req,
                                     cri::AttachResponse* resp) {
   if (req->container_id().empty()) return Invalid("container_id is required");
-  grpc::Status v = ValidateStreams(req->stdin(), req->stdout(), req->stderr(), req->tty());
-  if (!v.ok()) return v;
-  if (!containers_ || !streaming_) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "berthd's streaming server is not running");
-  }
-  auto id = RunningContainer(*containers_, req->container_id());
-  if (!id.ok()) return ToGrpcStatus(id.status());
-  cri::AttachRequest stored = *req;
-  stored.set_container_id(*id);
-  auto url = streaming_->GetAttach(stored);
-  if (!url.ok()) return ToGrpcStatus(url.status());
-  resp->set_url(*url);
-  return grpc::Status::OK;
+  return ContainerStreamUrl(containers_, streaming_, *req, &streaming::StreamingServer::GetAttach,
+                            resp->mutable_url());
 }
 
 grpc::Status RuntimeService::PortForward(grpc::ServerContext*, const cri::PortForwardRequest* req,

@@ -443,6 +443,71 @@ TEST_F(CriE2eTest, PrivilegedContainerSeesHostDevicesAndCapabilities) {
   EXPECT_EQ(Trim(ExecOut(ctr, {"sh", "-c", "grep ' /sys ' /proc/mounts | grep -c rw,"})), "1");
 }
 
+// 1d. Exec, Attach and PortForward check their request before handing out a URL.
+TEST_F(CriE2eTest, StreamingRpcsValidateTheirInput) {
+  std::string pod = RunPod(PodConfig("streams"));
+  ASSERT_FALSE(pod.empty());
+  std::string ctr = RunIn(pod, Config("main", {"sleep", "1000"}));
+  std::string done = RunIn(pod, Config("done", {"true"}));
+  ASSERT_FALSE(ctr.empty());
+  ASSERT_FALSE(done.empty());
+  WaitExited(done);
+  auto exec = [&](const std::string& id, std::vector<std::string> cmd, bool in, bool out, bool err,
+                  bool tty, std::string* url = nullptr) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::ExecRequest req;
+    req.set_container_id(id);
+    for (auto& c : cmd) req.add_cmd(c);
+    req.set_stdin(in);
+    req.set_stdout(out);
+    req.set_stderr(err);
+    req.set_tty(tty);
+    cri::ExecResponse resp;
+    grpc::Status s = rt_->Exec(&ctx, req, &resp);
+    if (url) *url = resp.url();
+    return s.error_code();
+  };
+  using C = grpc::StatusCode;
+  EXPECT_EQ(exec("", {"sh"}, false, true, false, false), C::INVALID_ARGUMENT);
+  EXPECT_EQ(exec(ctr, {}, false, true, false, false), C::INVALID_ARGUMENT);
+  EXPECT_EQ(exec(ctr, {"sh"}, false, false, false, false), C::INVALID_ARGUMENT);  // no stream
+  EXPECT_EQ(exec(ctr, {"sh"}, true, true, true, true), C::INVALID_ARGUMENT);      // tty + stderr
+  EXPECT_EQ(exec(std::string(64, 'f'), {"sh"}, false, true, false, false), C::NOT_FOUND);
+  EXPECT_EQ(exec(done, {"sh"}, false, true, false, false), C::FAILED_PRECONDITION);
+  std::string url;
+  EXPECT_EQ(exec(ctr.substr(0, 12), {"sh"}, true, true, false, true, &url), C::OK);
+  EXPECT_EQ(url.rfind("http://127.0.0.1:", 0), 0u) << url;
+  EXPECT_NE(url.find("/exec/"), std::string::npos) << url;
+
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::AttachRequest req;
+    req.set_container_id(done);
+    req.set_stdout(true);
+    cri::AttachResponse resp;
+    EXPECT_EQ(rt_->Attach(&ctx, req, &resp).error_code(), C::FAILED_PRECONDITION);
+  }
+  auto forward = [&](const std::string& id, std::vector<int> ports, std::string* url = nullptr) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    cri::PortForwardRequest req;
+    req.set_pod_sandbox_id(id);
+    for (int p : ports) req.add_port(p);
+    cri::PortForwardResponse resp;
+    grpc::Status s = rt_->PortForward(&ctx, req, &resp);
+    if (url) *url = resp.url();
+    return s.error_code();
+  };
+  EXPECT_EQ(forward("", {80}), C::INVALID_ARGUMENT);
+  EXPECT_EQ(forward(pod, {0}), C::INVALID_ARGUMENT);
+  EXPECT_EQ(forward(pod, {65536}), C::INVALID_ARGUMENT);
+  EXPECT_EQ(forward(std::string(64, 'f'), {80}), C::NOT_FOUND);
+  EXPECT_EQ(forward(pod, {80}, &url), C::OK);
+  EXPECT_NE(url.find("/portforward/"), std::string::npos) << url;
+}
+
 // 2. hostPort through portmap, reachable from the host on loopback and on the bridge gateway.
 TEST_F(CriE2eTest, HostPortReachableFromTheHost) {
   int port = FreePort();
