@@ -12,7 +12,7 @@
 //
 // When Debian's containerd is installed, the same scenario then runs against it (its CRI plugin,
 // runc, the same conflist, the test images imported with ctr, bench_pause as its sandbox image;
-// see cri_bench_containerd.cc) and the ratios containerd/berth are printed.
+// see tests/support/containerd_process.h) and the ratios containerd/berth are printed.
 //
 // Root. Prints medians; never fails on time (a non-zero exit means it could not run). Host
 // safety: ip_forward is restored, a FORWARD DROP rule keeps traffic from the bench bridge on it,
@@ -34,11 +34,11 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cri.h"
-#include "bench/cri_bench_containerd.h"
 #include "bench/support/bench_util.h"
 #include "common/fs.h"
 #include "images.grpc.pb.h"
 #include "tests/support/berthd_process.h"
+#include "tests/support/containerd_process.h"
 #include "tests/support/test_env.h"
 #include "tests/support/test_pod_network.h"
 
@@ -427,11 +427,11 @@ int Main(int argc, char** argv) {
   if (!bf.ok) return 1;
 
   if (!with_containerd) return 0;
-  if (!ContainerdInstalled()) {
+  if (!testing::ContainerdInstalled()) {
     printf("containerd not installed (apt-get install containerd): no ratios\n");
     return 0;
   }
-  ContainerdProcess ctd(dir.path() + "/containerd", net.conf_dir());
+  testing::ContainerdProcess ctd(dir.path() + "/containerd", net.conf_dir());
   if (!ctd.Start() || !ctd.Import(images + "/busybox", "docker.io/library/bench_busybox") ||
       !ctd.Import(images + "/pause", "docker.io/library/bench_pause")) {
     fprintf(stderr, "cri_bench: containerd could not be prepared:\n%s\n", Tail(ctd.Log()).c_str());

@@ -1,4 +1,4 @@
-#include "bench/cri_bench_containerd.h"
+#include "tests/support/containerd_process.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 
 #include "common/fs.h"
 
-namespace berth::bench {
+namespace berth::testing {
 namespace {
 
 std::string CmdlineOf(const std::string& pid) {
@@ -155,4 +155,4 @@ void ContainerdProcess::Stop() {
   for (const std::string& m : mounts) umount2(m.c_str(), MNT_DETACH);
 }
 
-}  // namespace berth::bench
+}  // namespace berth::testing

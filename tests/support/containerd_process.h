@@ -1,11 +1,12 @@
 #pragma once
-// containerd for cri_bench's ratios: Debian's containerd (1.6) started on a temp root, state and
-// socket under `dir`, its CRI plugin using the bench's CNI conflist directory and
-// /usr/lib/cni, runc through containerd-shim-runc-v2, and a sandbox image imported from the
-// test images (no registry: nothing leaves the machine). restrict_oom_score_adj keeps it
-// working where a negative oom_score_adj is refused (no CAP_SYS_RESOURCE).
+// containerd as a reference CRI runtime (cri_bench's ratios, containerd_interop_test): Debian's
+// containerd (1.6) started on a temp root, state and socket under `dir`, its CRI plugin using the
+// given CNI conflist directory and /usr/lib/cni, runc through containerd-shim-runc-v2, and a
+// sandbox image imported from the test images (no registry: nothing leaves the machine).
+// restrict_oom_score_adj keeps it working where a negative oom_score_adj is refused (no
+// CAP_SYS_RESOURCE).
 //
-// Not thread-safe; one per bench run. Stop() (also the destructor) terminates containerd,
+// Not thread-safe; one per test or bench run. Stop() (also the destructor) terminates containerd,
 // kills shims it left, and unmounts whatever is still mounted under `dir`.
 
 #include <sys/types.h>
@@ -13,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace berth::bench {
+namespace berth::testing {
 
 bool ContainerdInstalled();
 
@@ -39,4 +40,4 @@ class ContainerdProcess {
   pid_t pid_ = -1;
 };
 
-}  // namespace berth::bench
+}  // namespace berth::testing
