@@ -395,7 +395,7 @@ int Main(int argc, char** argv) {
   nlohmann::json cfg = {
       {"snapshotter", "overlay"},
       {"plugins",
-       {{"native", {{"state_dir", shim_dir.path()}}},
+       {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir.path()}}},
         {"cni", {{"conf_dir", net.conf_dir()}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
   if (!AtomicWriteFile(dir.path() + "/berthd.json", cfg.dump(2)).ok()) return 1;
   testing::BerthdProcess berthd({"--config", dir.path() + "/berthd.json"}, BERTH_PLUGIN_BUILD_DIR);

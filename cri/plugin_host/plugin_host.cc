@@ -1,6 +1,7 @@
 #include "cri/plugin_host/plugin_host.h"
 
 #include <map>
+#include <set>
 #include <utility>
 
 #include "common/fs.h"
@@ -84,9 +85,29 @@ void PluginHost::CreateInOrder() {
   DependencyPlan plan = PlanDependencies(nodes);
   for (auto& [node, why] : plan.rejected) Reject(entries_[node_entry[node]], why);
 
+  // A bare name in the plugins config that several plugins share (the native runtime and the
+  // native snapshotter) cannot say whose configuration it is: those plugins are refused unless a
+  // type-qualified key ("io.berth.runtime.v1/native") configures them.
+  std::map<std::string, std::set<std::string>> types_by_name;
+  for (const Entry& e : entries_) {
+    if (!e.record.name.empty()) types_by_name[e.record.name].insert(e.record.type);
+  }
+  auto ambiguous = [&](const Entry& e) {
+    return types_by_name[e.record.name].size() > 1 && config_.contains(e.record.name) &&
+           !config_.contains(e.record.type + "/" + e.record.name);
+  };
+
   std::map<std::string, const Entry*> created;  // key -> entry with a live instance
   for (size_t node : plan.order) {
     Entry& e = entries_[node_entry[node]];
+    if (ambiguous(e)) {
+      std::string types;
+      for (const std::string& t : types_by_name[e.record.name])
+        types += (types.empty() ? "" : " and ") + t + "/" + e.record.name;
+      Reject(e, "the plugins configuration key \"" + e.record.name + "\" names " + types +
+                    "; use the type-qualified key for each");
+      continue;
+    }
     std::string failed_requirement;
     for (const std::string& r : e.record.requirements) {
       if (!created.count(r)) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <map>
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -155,6 +156,41 @@ TEST_F(BerthdTest, IntrospectionListsPlugins) {
   berth::v1::ListPluginsResponse resp;
   ASSERT_TRUE(stub->ListPlugins(&ctx, berth::v1::ListPluginsRequest(), &resp).ok());
   EXPECT_EQ(resp.plugins_size(), 0);  // the plugin dir of this daemon is empty
+}
+
+// The native runtime and the native snapshotter share the name "native": a bare "native" key
+// in the plugins config cannot say whose it is, so both are refused with a reason; typed keys
+// configure each.
+TEST_F(BerthdTest, AmbiguousPluginConfigKeyIsRefusedNamingBothPlugins) {
+  auto natives = [](const std::string& plugins_json) {
+    TempDir dir;
+    std::ofstream(dir / "config.json") << R"({"plugins": )" << plugins_json << "}";
+    BerthdProcess d({"--config", dir / "config.json"}, BERTH_PLUGIN_BUILD_DIR);
+    std::map<std::string, berth::v1::Plugin> out;
+    if (!d.Start()) {
+      ADD_FAILURE() << d.Stderr();
+      return out;
+    }
+    auto stub = berth::v1::Introspection::NewStub(Connect(d));
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    berth::v1::ListPluginsResponse resp;
+    EXPECT_TRUE(stub->ListPlugins(&ctx, berth::v1::ListPluginsRequest(), &resp).ok());
+    for (const auto& p : resp.plugins())
+      if (p.name() == "native") out[p.type()] = p;
+    return out;
+  };
+  auto bare = natives(R"({"native": {}})");
+  ASSERT_EQ(bare.size(), 2u);
+  for (const auto& [type, p] : bare) {
+    EXPECT_EQ(p.status(), "error") << type;
+    EXPECT_NE(p.error().find("use the type-qualified key"), std::string::npos) << p.error();
+    EXPECT_NE(p.error().find("io.berth.runtime.v1/native"), std::string::npos) << p.error();
+  }
+  auto typed =
+      natives(R"({"io.berth.runtime.v1/native": {}, "io.berth.snapshotter.v1/native": {}})");
+  ASSERT_EQ(typed.size(), 2u);
+  for (const auto& [type, p] : typed) EXPECT_EQ(p.status(), "ok") << type << ": " << p.error();
 }
 
 TEST_F(BerthdTest, SecondDaemonOnSameRootRefuses) {

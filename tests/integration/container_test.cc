@@ -36,7 +36,7 @@ class ContainerTest : public ::testing::Test {
     // Shim sockets are <state_dir>/tasks/<64-hex id>/shim.sock: the default state dir under the
     // test's temp dir would pass the 107-byte sun_path limit, so give the plugin a short one.
     nlohmann::json cfg = {{"snapshotter", "overlay"},
-                          {"plugins", {{"native", {{"state_dir", shim_dir_.path()}}}}}};
+                          {"plugins", {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir_.path()}}}}}};
     std::ofstream(dir_ / "berthd.json") << cfg.dump();
     berthd_ = std::make_unique<BerthdProcess>(
         std::vector<std::string>{"--config", dir_ / "berthd.json"}, BERTH_PLUGIN_BUILD_DIR);

@@ -119,7 +119,7 @@ class CriCrashTest : public ::testing::Test {
     // short for the 107-byte sun_path limit.
     nlohmann::json cfg = {{"snapshotter", "overlay"},
                           {"plugins",
-                           {{"native", {{"state_dir", shim_dir_.path()}}},
+                           {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir_.path()}}},
                             {"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
     ASSERT_TRUE(AtomicWriteFile(tmp_ / "berthd.json", cfg.dump(2)).ok());
     berthd_ = std::make_unique<BerthdProcess>(
