@@ -35,8 +35,9 @@ class ContainerTest : public ::testing::Test {
     ASSERT_TRUE(TestImages::Get().ok()) << TestImages::Get().error();
     // Shim sockets are <state_dir>/tasks/<64-hex id>/shim.sock: the default state dir under the
     // test's temp dir would pass the 107-byte sun_path limit, so give the plugin a short one.
-    nlohmann::json cfg = {{"snapshotter", "overlay"},
-                          {"plugins", {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir_.path()}}}}}};
+    nlohmann::json cfg = {
+        {"snapshotter", "overlay"},
+        {"plugins", {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir_.path()}}}}}};
     std::ofstream(dir_ / "berthd.json") << cfg.dump();
     berthd_ = std::make_unique<BerthdProcess>(
         std::vector<std::string>{"--config", dir_ / "berthd.json"}, BERTH_PLUGIN_BUILD_DIR);
