@@ -168,7 +168,7 @@ class RuntimePluginFixture : public NativeTest {
   void StartHost() {
     host_.reset();
     rt_ = nullptr;
-    nlohmann::json cfg = {{runtime_.plugin, PluginConfig()}};
+    nlohmann::json cfg = {{"io.berth.runtime.v1/" + runtime_.plugin, PluginConfig()}};
     host_ = std::make_unique<PluginHost>(Logger(LogLevel::kWarn), cfg);
     host_->SetEventSink([this](std::string_view, std::string_view topic, std::string_view data) {
       if (topic != "/tasks/exit") return;

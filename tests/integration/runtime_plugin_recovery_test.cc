@@ -58,7 +58,7 @@ TEST_P(RuntimePluginTest, ShimSurvivesParentSigkill) {
   ASSERT_GE(child, 0);
   if (child == 0) {  // "berthd": create and start, say so, wait to be killed
     close(p[0]);
-    nlohmann::json cfg = {{runtime_.plugin, PluginConfig()}};
+    nlohmann::json cfg = {{"io.berth.runtime.v1/" + runtime_.plugin, PluginConfig()}};
     PluginHost host(Logger(LogLevel::kError), cfg);
     host.LoadAll({BERTH_PLUGIN_BUILD_DIR});
     PluginHandle* rt = host.Find("io.berth.runtime.v1", runtime_.plugin);
@@ -174,7 +174,7 @@ TEST_P(RuntimePluginTest, LongSocketPath) {
   host_.reset();
   nlohmann::json cfg = PluginConfig();
   cfg["state_dir"] = deep;
-  cfg = {{runtime_.plugin, cfg}};
+  cfg = {{"io.berth.runtime.v1/" + runtime_.plugin, cfg}};
   host_ = std::make_unique<PluginHost>(Logger(LogLevel::kWarn), cfg);
   host_->SetEventSink([this](std::string_view, std::string_view topic, std::string_view data) {
     pv1::TaskExitEvent ev;
