@@ -85,14 +85,7 @@ class CliStreamingTest : public ::testing::TestWithParam<Param> {
   }
 
   std::string ExecUrl(const std::vector<std::string>& cmd, bool in, bool tty = false) {
-    runtime::v1::ExecRequest r;
-    r.set_container_id("c1");
-    for (auto& a : cmd) r.add_cmd(a);
-    r.set_stdin(in);
-    r.set_stdout(true);
-    r.set_stderr(!tty);
-    r.set_tty(tty);
-    auto url = server_->GetExec(r);
+    auto url = server_->GetExec(berth::streaming::testing::ExecReq(cmd, in, true, !tty, tty));
     EXPECT_TRUE(url.ok()) << url.status().ToString();
     return url.ok() ? *url : "";
   }

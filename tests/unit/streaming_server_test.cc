@@ -17,22 +17,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::EchoServer;
+using testing::ExecReq;
 using testing::HttpRequest;
 using testing::SpdyClient;
 using testing::SpdyConnect;
 using testing::TestBackend;
-
-runtime::v1::ExecRequest ExecReq(std::vector<std::string> cmd, bool in, bool out, bool err,
-                                 bool tty = false) {
-  runtime::v1::ExecRequest r;
-  r.set_container_id("c1");
-  for (auto& c : cmd) r.add_cmd(c);
-  r.set_stdin(in);
-  r.set_stdout(out);
-  r.set_stderr(err);
-  r.set_tty(tty);
-  return r;
-}
 
 class StreamingServerTest : public ::testing::Test {
  protected:

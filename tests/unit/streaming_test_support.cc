@@ -339,4 +339,16 @@ void WriteSelfSignedCert(const std::string& dir, std::string* cert, std::string*
   EVP_PKEY_free(pkey);
 }
 
+runtime::v1::ExecRequest ExecReq(std::vector<std::string> cmd, bool in, bool out, bool err,
+                                 bool tty) {
+  runtime::v1::ExecRequest r;
+  r.set_container_id("c1");
+  for (auto& c : cmd) r.add_cmd(c);
+  r.set_stdin(in);
+  r.set_stdout(out);
+  r.set_stderr(err);
+  r.set_tty(tty);
+  return r;
+}
+
 }  // namespace berth::streaming::testing

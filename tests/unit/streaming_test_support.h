@@ -17,6 +17,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include "api/cri.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "cri/streaming/spdy/session.h"
@@ -127,6 +128,10 @@ SpdyClient SpdyConnect(const std::string& url, const std::vector<std::string>& p
 
 // Reads `stream` to EOF.
 std::string ReadAll(spdy::Stream& stream);
+
+// An ExecRequest for the test backend's container "c1".
+runtime::v1::ExecRequest ExecReq(std::vector<std::string> cmd, bool in, bool out, bool err,
+                                 bool tty = false);
 
 // A self-signed certificate and key written as PEM files into `dir`.
 void WriteSelfSignedCert(const std::string& dir, std::string* cert, std::string* key);

@@ -24,6 +24,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
+using testing::ExecReq;
 using testing::TestBackend;
 
 std::string B64(std::string_view in) {
@@ -117,18 +118,6 @@ std::unique_ptr<WsClient> WsConnect(net::io_context& ioc, const std::string& url
   c->ws.next_layer().connect(tcp::endpoint(net::ip::make_address(u.host), u.port));
   Handshake(*c, url, protocols);
   return c;
-}
-
-runtime::v1::ExecRequest ExecReq(std::vector<std::string> cmd, bool in, bool out, bool err,
-                                 bool tty = false) {
-  runtime::v1::ExecRequest r;
-  r.set_container_id("c1");
-  for (auto& c : cmd) r.add_cmd(c);
-  r.set_stdin(in);
-  r.set_stdout(out);
-  r.set_stderr(err);
-  r.set_tty(tty);
-  return r;
 }
 
 class StreamingWsTest : public ::testing::Test {
