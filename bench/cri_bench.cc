@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cri.h"
+#include "bench/support/bench_berthd.h"
 #include "bench/support/bench_util.h"
 #include "common/fs.h"
 #include "images.grpc.pb.h"
@@ -48,8 +49,6 @@ namespace {
 namespace cri = ::runtime::v1;
 using Clock = std::chrono::steady_clock;
 constexpr const char* kBusybox = "docker.io/library/busybox:test";
-
-int Sh(const std::string& cmd) { return std::system(cmd.c_str()); }
 
 std::string Out(const std::string& cmd) {
   std::string out;
@@ -380,29 +379,10 @@ int Main(int argc, char** argv) {
   int pods = env_pods && atoi(env_pods) > 0 ? atoi(env_pods) : 50;
   if (pods > 250) pods = 250;  // one /24 of pod IPs
 
-  testing::TempDir dir, shim_dir;  // shim sockets need a short path (107-byte sun_path)
-  std::string images = dir.path() + "/images";
-  if (Sh(std::string(BERTH_MAKE_TEST_IMAGES) + " " + images + " >/dev/null") != 0) {
-    fprintf(stderr, "cri_bench: cannot build the test images\n");
-    return 1;
-  }
-  // Host network setup owned by the bench: undone by the destructor.
-  testing::TestPodNetwork net(dir.path(), "berth-bench", "bbench", 196);
-  if (!net.Setup() || !net.WriteConflist({net.BridgePlugin()}, "10-bench.conflist")) {
-    fprintf(stderr, "cri_bench: cannot set up the bench network\n");
-    return 1;
-  }
-  nlohmann::json cfg = {
-      {"snapshotter", "overlay"},
-      {"plugins",
-       {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir.path()}}},
-        {"cni", {{"conf_dir", net.conf_dir()}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
-  if (!AtomicWriteFile(dir.path() + "/berthd.json", cfg.dump(2)).ok()) return 1;
-  testing::BerthdProcess berthd({"--config", dir.path() + "/berthd.json"}, BERTH_PLUGIN_BUILD_DIR);
-  if (!berthd.Start(20000)) {
-    fprintf(stderr, "cri_bench: berthd did not start:\n%s\n", berthd.Stderr().c_str());
-    return 1;
-  }
+  BenchBerthd env("cri_bench", "bbench", 196);
+  if (!env.Start()) return 1;
+  testing::BerthdProcess& berthd = env.berthd();
+  std::string images = env.images();
   if (!ImportIntoBerthd(berthd.endpoint(), images + "/busybox", kBusybox)) return 1;
 
   Target bt;
@@ -411,7 +391,7 @@ int Main(int argc, char** argv) {
   bt.daemon_pid = berthd.pid();
   bt.image = kBusybox;
   bt.log_tail = [&] { return Tail(berthd.Stderr()); };
-  std::string tasks = shim_dir.path() + "/tasks/";
+  std::string tasks = env.shim_dir() + "/tasks/";
   bt.shims = [tasks](const std::string&, const std::string& ctr) {
     Result<std::string> pid = ReadFile(tasks + ctr + "/shim.pid");
     std::vector<pid_t> out;
@@ -422,7 +402,7 @@ int Main(int argc, char** argv) {
       "cri_bench: CRI over gRPC to berthd (overlay, native runtime, cni bridge); %d runs, "
       "%d pods\n",
       runs, pods);
-  Figures bf = RunScenario(bt, dir.path() + "/logs", runs, pods);
+  Figures bf = RunScenario(bt, env.dir() + "/logs", runs, pods);
   berthd.Stop(SIGTERM);
   if (!bf.ok) return 1;
 
@@ -431,7 +411,7 @@ int Main(int argc, char** argv) {
     printf("containerd not installed (apt-get install containerd): no ratios\n");
     return 0;
   }
-  testing::ContainerdProcess ctd(dir.path() + "/containerd", net.conf_dir());
+  testing::ContainerdProcess ctd(env.dir() + "/containerd", env.net().conf_dir());
   if (!ctd.Start() || !ctd.Import(images + "/busybox", "docker.io/library/bench_busybox") ||
       !ctd.Import(images + "/pause", "docker.io/library/bench_pause")) {
     fprintf(stderr, "cri_bench: containerd could not be prepared:\n%s\n", Tail(ctd.Log()).c_str());
@@ -446,7 +426,7 @@ int Main(int argc, char** argv) {
   ct.shims = [&](const std::string& pod, const std::string&) { return ctd.ShimPids(pod); };
   printf("cri_bench: the same against containerd %s (CRI plugin, runc, overlayfs, same conflist)\n",
          ctd.Version().c_str());
-  Figures cf = RunScenario(ct, dir.path() + "/logs-containerd", runs, pods);
+  Figures cf = RunScenario(ct, env.dir() + "/logs-containerd", runs, pods);
   ctd.Stop();
   if (!cf.ok) return 1;
   PrintRatios(bf, cf);

@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cri.h"
+#include "bench/support/bench_berthd.h"
 #include "bench/support/bench_util.h"
 #include "cli/streaming/local_io.h"
 #include "cli/streaming/port_forward.h"
@@ -216,31 +217,12 @@ int Main(int argc, char** argv) {
   const char* env_mib = getenv("BENCH_PF_MIB");
   int64_t mib = env_mib && atoi(env_mib) > 0 ? atoi(env_mib) : 256;
 
-  testing::TempDir dir, shim_dir;
-  std::string images = dir.path() + "/images";
-  if (std::system((std::string(BERTH_MAKE_TEST_IMAGES) + " " + images + " >/dev/null").c_str()) !=
-      0) {
-    fprintf(stderr, "streaming_bench: cannot build the test images\n");
-    return 1;
-  }
-  testing::TestPodNetwork net(dir.path(), "berth-sbench", "bsbch", 192);
-  if (!net.Setup() || !net.WriteConflist({net.BridgePlugin()}, "10-sbench.conflist")) {
-    fprintf(stderr, "streaming_bench: cannot set up the bench network\n");
-    return 1;
-  }
-  nlohmann::json cfg = {
-      {"snapshotter", "overlay"},
-      {"plugins",
-       {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir.path()}}},
-        {"cni", {{"conf_dir", net.conf_dir()}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
-  if (!AtomicWriteFile(dir.path() + "/berthd.json", cfg.dump(2)).ok()) return 1;
-  testing::BerthdProcess berthd({"--config", dir.path() + "/berthd.json"}, BERTH_PLUGIN_BUILD_DIR);
-  if (!berthd.Start(20000)) {
-    fprintf(stderr, "streaming_bench: berthd did not start:\n%s\n", berthd.Stderr().c_str());
-    return 1;
-  }
+  BenchBerthd env("streaming_bench", "bsbch", 192);
+  if (!env.Start()) return 1;
+  testing::BerthdProcess& berthd = env.berthd();
+  std::string images = env.images();
   Bench b(berthd.endpoint());
-  if (!b.Import(images + "/busybox") || !b.RunPod(dir.path() + "/logs")) return 1;
+  if (!b.Import(images + "/busybox") || !b.RunPod(env.dir() + "/logs")) return 1;
   int rc = 0;
   std::string main = b.Run("main", {"sleep", "100000"});
   std::string web = b.Run("web", {"sh", "-c", "mkdir -p /www && exec httpd -f -p 8080 -h /www"});
