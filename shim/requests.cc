@@ -19,7 +19,9 @@
 namespace berth::shim {
 namespace {
 
-constexpr uint64_t kDefaultOutputLimit = 16u << 20;
+// Without chunked_output_limit both captured streams travel in the one final frame: each is
+// held to what fits (the protocol's default of 16 MiB would not).
+constexpr uint64_t kMaxSingleFrameOutput = (kMaxFrameSize - (64u << 10)) / 2;
 
 v1::Response Ok() { return v1::Response(); }
 
@@ -249,7 +251,15 @@ std::optional<v1::Response> Shim::DoExec(uint64_t id, const v1::ExecRequest& r) 
   UniqueFd in, out_w, err_w;
   if (p->sync) {
     spec->terminal = false;
-    p->output_limit = r.output_limit() ? r.output_limit() : kDefaultOutputLimit;
+    p->chunked = r.chunked_output_limit() > 0;
+    p->sync_client = id;
+    if (p->chunked) {
+      p->output_limit = r.chunked_output_limit();
+    } else {
+      p->output_limit = r.output_limit() && r.output_limit() < kMaxSingleFrameOutput
+                            ? r.output_limit()
+                            : kMaxSingleFrameOutput;
+    }
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return ErrorResponse(ErrnoStatus(errno, "pipe"));
     p->out_r.reset(fds[0]);

@@ -254,10 +254,19 @@ void Shim::OnOutput(const std::string& exec_id, int fd, LogStream stream) {
 void Shim::DeliverOutput(ShimProcess& p, LogStream stream, const char* data, size_t len) {
   int s = static_cast<int>(stream);
   if (p.sync) {
-    std::string& cap = p.captured[s];
-    size_t room = cap.size() < p.output_limit ? p.output_limit - cap.size() : 0;
-    if (len > room) p.truncated = true;
-    cap.append(data, len < room ? len : room);
+    uint64_t room = p.taken[s] < p.output_limit ? p.output_limit - p.taken[s] : 0;
+    size_t keep = len < room ? len : static_cast<size_t>(room);
+    if (len > keep) p.truncated = true;  // the rest is dropped; the process runs on
+    p.taken[s] += keep;
+    if (keep > 0 && p.chunked) {
+      // Straight to the client: the shim's memory stays one read, whatever the limit.
+      v1::Response r;
+      r.mutable_output()->set_stream(static_cast<uint32_t>(s + 1));
+      r.mutable_output()->set_data(data, keep);
+      Reply(p.sync_client, r);
+    } else if (keep > 0) {
+      p.captured[s].append(data, keep);
+    }
   } else if (p.exec_id.empty()) {
     log_.Write(stream, data, len);
   } else if (p.tty_sink) {
@@ -376,14 +385,14 @@ void Shim::FinishExit(ShimProcess& p) {
   if (p.sync) {
     v1::ExecSyncResult* res = r.mutable_exec_sync();
     res->set_exit_status(p.exit_status);
-    res->set_stdout(std::move(p.captured[0]));
+    res->set_stdout(std::move(p.captured[0]));  // empty when chunked: it went out already
     res->set_stderr(std::move(p.captured[1]));
     res->set_timed_out(p.timed_out);
     res->set_output_truncated(p.truncated);
     if (p.timed_out) {
       r.set_code(static_cast<int32_t>(StatusCode::kDeadlineExceeded));
       r.set_message("exec " + p.exec_id + " timed out; the process and its children were killed");
-    } else if (p.truncated) {
+    } else if (p.truncated && !p.chunked) {
       r.set_code(static_cast<int32_t>(StatusCode::kResourceExhausted));
       r.set_message("exec " + p.exec_id + " output exceeded the limit of " +
                     std::to_string(p.output_limit) + " bytes per stream");

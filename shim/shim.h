@@ -63,9 +63,14 @@ struct ShimProcess {
   std::string stdin_pending;
   bool stdin_reading = false, stdin_waiting = false, stdin_eof = false;
   char stdin_last = '\n';  // the last byte written to the pty (a partial line needs two VEOFs)
-  // Exec-sync state.
+  // Exec-sync state. `chunked`: output goes to `sync_client` as it arrives (OutputChunk
+  // frames), at most output_limit bytes per stream, and nothing is kept; otherwise it is kept
+  // in `captured` for the final answer. `taken` counts what was kept or sent per stream.
   bool sync = false;
+  bool chunked = false;
+  uint64_t sync_client = 0;
   uint64_t output_limit = 0;
+  uint64_t taken[2] = {0, 0};
   std::string captured[2];
   bool truncated = false;
   bool timed_out = false;

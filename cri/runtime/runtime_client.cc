@@ -106,4 +106,11 @@ Status RuntimeClient::Attach(const std::string& id, const std::string& exec_id,
   return handle_->Invoke("Attach", req, &resp);
 }
 
+Status RuntimeClient::ReopenLog(const std::string& id) const {
+  pv1::ReopenLogRequest req;
+  req.set_id(id);
+  pv1::ReopenLogResponse resp;
+  return handle_->Invoke("ReopenLog", req, &resp);
+}
+
 }  // namespace berth

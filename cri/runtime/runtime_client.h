@@ -40,6 +40,8 @@ class RuntimeClient {
   Status CloseIO(const std::string& id, const std::string& exec_id = "") const;
   Status Attach(const std::string& id, const std::string& exec_id,
                 const plugin::v1::TaskIO& io) const;
+  // Reopens the task's CRI log file (log rotation). UNIMPLEMENTED from a plugin without it.
+  Status ReopenLog(const std::string& id) const;
 
  private:
   const PluginHandle* handle_;

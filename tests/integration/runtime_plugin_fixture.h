@@ -2,8 +2,8 @@
 // RuntimePluginTest: the behavioural suite of the runtime plugins (io.berth.runtime.v1), one
 // parameter per runtime — `native`, and `oci` driving runc (and crun when it can run on this
 // host, see CrunProbe) — each loaded from plugins.d by the real PluginHost and driven with the
-// runtime.proto messages (and the shim socket directly for what has no plugin rpc: reopen-log,
-// resize, close-stdin). Real busybox containers (NativeTest's bundle); root.
+// runtime.proto messages (and the shim socket directly where a test checks the shim protocol
+// itself). Real busybox containers (NativeTest's bundle); root.
 
 #include <signal.h>
 #include <stdio.h>

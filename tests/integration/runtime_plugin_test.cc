@@ -193,9 +193,23 @@ TEST_P(RuntimePluginTest, ExecSyncOutputTimeoutAndCap) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(r.stdout().find("sleep 30"), std::string::npos) << r.stdout();
 
-  s = ExecSync("e", "x3", {"sh", "-c", "head -c 5000 /dev/zero"}, &r, 0, 1000);
-  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
-  EXPECT_NE(s.message().find("1000"), std::string::npos);
+  // Over output_limit: the first 1000 bytes of each stream; the rest was read and dropped while
+  // the process ran on to its exit status; OK, with output_truncated.
+  s = ExecSync("e", "x3",
+               {"sh", "-c",
+                "head -c 5000 /dev/zero | tr '\\0' o; head -c 3000 /dev/zero | tr '\\0' e >&2; "
+                "echo gone; exit 6"},
+               &r, 0, 1000);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(r.exit_status(), 6);
+  EXPECT_EQ(r.stdout(), std::string(1000, 'o'));
+  EXPECT_EQ(r.stderr(), std::string(1000, 'e'));
+  EXPECT_TRUE(r.output_truncated());
+  // Exactly at the limit: nothing dropped.
+  s = ExecSync("e", "x3b", {"sh", "-c", "head -c 1000 /dev/zero"}, &r, 0, 1000);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(r.stdout(), std::string(1000, '\0'));
+  EXPECT_FALSE(r.output_truncated());
 
   // A background child keeps stdout open: the exec still returns when its process exits.
   t0 = std::chrono::steady_clock::now();
@@ -208,6 +222,70 @@ TEST_P(RuntimePluginTest, ExecSyncOutputTimeoutAndCap) {
   s = ExecSync("e", "", {"true"}, &r);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
   Finish("e");
+}
+
+// The shim protocol under ExecSync: with chunked_output_limit the output arrives as
+// OutputChunk frames of at most one read each while the process runs, capped per stream, then a
+// final OK answer; without it (older clients) one frame holds both streams, held to what fits.
+TEST_P(RuntimePluginTest, ShimExecSyncChunkedAndSingleFrame) {
+  Create("ch", DefaultSpec({"sleep", "1000"}));
+  ASSERT_TRUE(Start("ch").ok());
+  std::string socket = TaskDir("ch") + "/shim.sock";
+  auto exec = [](const std::string& exec_id, const std::string& script) {
+    sv1::Request req;
+    sv1::ExecRequest* e = req.mutable_exec();
+    e->set_exec_id(exec_id);
+    e->set_process_json(Process({"sh", "-c", script}).dump());
+    e->set_sync(true);
+    return req;
+  };
+  sv1::Request req = exec("c1",
+                          "head -c 1000000 /dev/zero | tr '\\0' a; "
+                          "head -c 300000 /dev/zero | tr '\\0' b >&2; exit 4");
+  req.mutable_exec()->set_chunked_output_limit(200000);
+  req.mutable_exec()->set_output_limit(10);  // unused with chunked replies
+  std::string got[2];
+  size_t frames = 0, largest = 0;
+  Result<sv1::Response> out = runtime_shim::CallShimWithOutput(
+      socket, req, 60000, [&](uint32_t stream, const std::string& data) {
+        ASSERT_TRUE(stream == 1 || stream == 2) << stream;
+        got[stream - 1] += data;
+        ++frames;
+        largest = std::max(largest, data.size());
+      });
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->exec_sync().exit_status(), 4);
+  EXPECT_TRUE(out->exec_sync().output_truncated());
+  EXPECT_TRUE(out->exec_sync().stdout().empty());
+  EXPECT_EQ(got[0], std::string(200000, 'a'));
+  EXPECT_EQ(got[1], std::string(200000, 'b'));
+  EXPECT_GE(frames, 400000u / 65536);
+  EXPECT_LE(largest, 65536u);  // one read's worth: the shim holds nothing back
+
+  // Under the limit: complete, not truncated.
+  req = exec("c2", "echo hi; echo ho >&2");
+  req.mutable_exec()->set_chunked_output_limit(200000);
+  got[0].clear();
+  got[1].clear();
+  out = runtime_shim::CallShimWithOutput(socket, req, 60000,
+                                         [&](uint32_t stream, const std::string& data) {
+                                           if (stream == 1 || stream == 2) got[stream - 1] += data;
+                                         });
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(got[0], "hi\n");
+  EXPECT_EQ(got[1], "ho\n");
+  EXPECT_FALSE(out->exec_sync().output_truncated());
+
+  // Single frame: small output comes in the answer; output_limit 0 (once 16 MiB, more than a
+  // frame holds) is held to what fits, so 3 MiB is RESOURCE_EXHAUSTED, not a dropped connection.
+  out = runtime_shim::CallShim(socket, exec("s1", "echo hi; exit 2"));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->exec_sync().stdout(), "hi\n");
+  EXPECT_EQ(out->exec_sync().exit_status(), 2);
+  out = runtime_shim::CallShim(socket, exec("s2", "head -c 3145728 /dev/zero"));
+  EXPECT_EQ(out.status().code(), StatusCode::kResourceExhausted) << out.status().ToString();
+  EXPECT_NE(out.status().message().find("limit"), std::string::npos);
+  Finish("ch");
 }
 
 TEST_P(RuntimePluginTest, ExecNonSyncWithFilesAndExitEvent) {
@@ -319,11 +397,18 @@ TEST_P(RuntimePluginTest, ReopenLogRotates) {
   ASSERT_TRUE(Start("r").ok());
   std::this_thread::sleep_for(300ms);
   ASSERT_EQ(rename(log.c_str(), (log + ".1").c_str()), 0);
-  sv1::Request req;
-  req.mutable_reopen_log();
-  ASSERT_TRUE(Shim("r", req).ok());
+  pv1::ReopenLogRequest req;  // through the plugin API (the shim's reopen_log)
+  req.set_id("r");
+  Status s = Call("ReopenLog", req);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(std::filesystem::exists(log)) << "no new log file after ReopenLog";
   std::this_thread::sleep_for(300ms);
   Finish("r");
+  // A task that is gone, or never was: NOT_FOUND.
+  s = Call("ReopenLog", req);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  req.set_id("never");
+  EXPECT_EQ(Call("ReopenLog", req).code(), StatusCode::kNotFound);
   std::string old_text = *ReadFile(log + ".1"), new_text = *ReadFile(log);
   EXPECT_NE(old_text.find("stdout F line0\n"), std::string::npos);
   EXPECT_NE(new_text.find("stdout F line"), std::string::npos);

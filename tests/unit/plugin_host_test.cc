@@ -331,6 +331,13 @@ TEST_F(PluginHostTest, EventsReachTheSink) {
   create.set_bundle("/run/bundle");
   v1::CreateTaskResponse created;
   ASSERT_TRUE(runtime->Invoke("Create", create, &created).ok());
+  // A method the fixture does not override (added to runtime.proto after it was written):
+  // UNIMPLEMENTED from the SDK, with the method named.
+  v1::ReopenLogRequest reopen;
+  reopen.set_id("t1");
+  Status unimplemented = runtime->Invoke("ReopenLog", reopen, nullptr);
+  EXPECT_EQ(unimplemented.code(), StatusCode::kUnimplemented);
+  EXPECT_THAT(unimplemented.message(), HasSubstr("ReopenLog is not implemented by this plugin"));
 
   v1::KillTaskRequest kill;
   kill.set_id("t1");

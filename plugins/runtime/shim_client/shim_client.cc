@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cstring>
 
 #include "shim/protocol/frame.h"
@@ -63,7 +65,38 @@ Result<shim::v1::Response> Call(const std::string& socket_path, shim::v1::Reques
   return resp;
 }
 
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 }  // namespace
+
+Result<shim::v1::Response> CallShimWithOutput(const std::string& socket_path,
+                                              shim::v1::Request request, int timeout_ms,
+                                              const OutputSink& on_output) {
+  int64_t deadline = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+  Result<UniqueFd> fd = DialShim(socket_path);
+  if (!fd.ok()) return fd.status();
+  request.set_version(shim::v1::VERSION_1);
+  BERTH_RETURN_IF_ERROR(shim::SendMessage(fd->get(), request));
+  shim::v1::Response resp;
+  for (;;) {
+    int left = -1;
+    if (deadline >= 0) {
+      int64_t ms = deadline - NowMs();
+      if (ms <= 0) return Status(StatusCode::kDeadlineExceeded, "shim did not answer in time");
+      left = static_cast<int>(ms);
+    }
+    resp.Clear();
+    BERTH_RETURN_IF_ERROR(shim::ReadMessage(fd->get(), &resp, left));
+    if (!resp.has_output()) break;
+    on_output(resp.output().stream(), resp.output().data());
+  }
+  if (resp.code() != 0) return Status(static_cast<StatusCode>(resp.code()), resp.message());
+  return resp;
+}
 
 Result<shim::v1::Response> CallShim(const std::string& socket_path, shim::v1::Request request,
                                     int timeout_ms) {

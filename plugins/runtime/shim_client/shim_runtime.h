@@ -55,6 +55,8 @@ class ShimRuntime : public sdk::RuntimePlugin {
   // Starts an AttachPump (attach_pump.h) and returns; finished pumps of the task are joined
   // at the next Attach and all of them when the task is deleted.
   SdkStatus Attach(const pv1::AttachTaskRequest& req, pv1::AttachTaskResponse* resp) override;
+  // The shim's reopen_log; FAILED_PRECONDITION once the shim is gone.
+  SdkStatus ReopenLog(const pv1::ReopenLogRequest& req, pv1::ReopenLogResponse* resp) override;
 
  protected:
   struct Task {

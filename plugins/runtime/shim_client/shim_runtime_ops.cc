@@ -1,4 +1,7 @@
-// ShimRuntime: Delete, Exec, Stats, Update, Connect (the rest is in shim_runtime.cc).
+// ShimRuntime: Delete, Exec, Stats, Update, Connect, streaming and ReopenLog (the rest is in
+// shim_runtime.cc).
+#include <algorithm>
+#include <climits>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +18,12 @@ namespace berth::runtime_shim {
 namespace {
 
 namespace sv1 = ::berth::shim::v1;
+
+// ExecSync's output cap per stream when the request has none (CRI's ExecSyncResponse: 16 MiB).
+constexpr uint64_t kDefaultExecOutputLimit = 16u << 20;
+// What we ask of a shim that predates chunked replies (it ignores chunked_output_limit): both
+// streams must fit its one 4 MiB answer frame.
+constexpr uint64_t kSingleFrameOutputLimit = 2u * 1024 * 1024 - 64 * 1024;
 
 SdkStatus ToSdk(const Status& s) {
   return SdkStatus(static_cast<sdk::Code>(s.code()), s.message());
@@ -115,21 +124,41 @@ SdkStatus ShimRuntime::Exec(const pv1::ExecProcessRequest& req, pv1::ExecProcess
   e->set_process_json(req.process_json());
   e->set_sync(req.sync());
   e->set_timeout_ms(req.timeout_ms());
-  e->set_output_limit(req.output_limit());
   e->set_stdin_path(req.io().stdin());
   e->set_stdout_path(req.io().stdout());
   e->set_stderr_path(req.io().stderr());
   e->set_terminal(req.io().terminal());
-  // The shim enforces the exec's own timeout; ours only guards against a hung shim.
-  int timeout = req.sync() && req.timeout_ms() > 0 ? static_cast<int>(req.timeout_ms()) + 30000
-                                                   : (req.sync() ? -1 : 60000);
-  Result<sv1::Response> out = CallShim(t->socket, r, timeout);
-  if (!out.ok()) return ToSdk(out.status().Wrap("exec in " + req.id()));
-  if (req.sync()) {
-    resp->set_exit_status(out->exec_sync().exit_status());
-    resp->set_stdout(out->exec_sync().stdout());
-    resp->set_stderr(out->exec_sync().stderr());
+  if (!req.sync()) {
+    Result<sv1::Response> out = CallShim(t->socket, r, 60000);
+    if (!out.ok()) return ToSdk(out.status().Wrap("exec in " + req.id()));
+    return sdk::OkStatus();
   }
+  // Sync: the shim streams the output while the process runs and drops what is over the
+  // limit, so neither it nor we hold more than `limit` per stream.
+  uint64_t limit = req.output_limit() ? req.output_limit() : kDefaultExecOutputLimit;
+  e->set_chunked_output_limit(limit);
+  e->set_output_limit(std::min(limit, kSingleFrameOutputLimit));
+  std::string* streams[2] = {resp->mutable_stdout(), resp->mutable_stderr()};
+  bool truncated = false;
+  auto keep = [&](uint32_t stream, const std::string& data) {
+    if (stream != 1 && stream != 2) return;
+    std::string& to = *streams[stream - 1];
+    // The shim keeps to the limit; holding to it here too costs nothing.
+    size_t room = to.size() < limit ? static_cast<size_t>(limit - to.size()) : 0;
+    if (data.size() > room) truncated = true;
+    to.append(data, 0, std::min(room, data.size()));
+  };
+  // The shim enforces the exec's own timeout; ours only guards against a hung shim.
+  int timeout = req.timeout_ms() > 0
+                    ? static_cast<int>(std::min<int64_t>(req.timeout_ms(), INT_MAX - 30000) + 30000)
+                    : -1;
+  Result<sv1::Response> out = CallShimWithOutput(t->socket, r, timeout, keep);
+  if (!out.ok()) return ToSdk(out.status().Wrap("exec in " + req.id()));
+  // A shim without chunked replies answered with the output in this one frame.
+  keep(1, out->exec_sync().stdout());
+  keep(2, out->exec_sync().stderr());
+  resp->set_exit_status(out->exec_sync().exit_status());
+  resp->set_output_truncated(truncated || out->exec_sync().output_truncated());
   return sdk::OkStatus();
 }
 
@@ -275,6 +304,23 @@ SdkStatus ShimRuntime::CloseIO(const pv1::CloseIORequest& req, pv1::CloseIORespo
   r.mutable_close_stdin()->set_exec_id(req.exec_id());
   Result<sv1::Response> out = CallShim(t->socket, r);
   if (!out.ok()) return ToSdk(out.status().Wrap("close stdin of " + req.id()));
+  return sdk::OkStatus();
+}
+
+SdkStatus ShimRuntime::ReopenLog(const pv1::ReopenLogRequest& req, pv1::ReopenLogResponse*) {
+  Result<Task> t = Snapshot(req.id());
+  if (!t.ok()) return ToSdk(t.status());
+  if (t->shim_gone) return ToSdk(FailedPrecondition("task " + req.id() + " has exited"));
+  sv1::Request r = ShimRequest();
+  r.mutable_reopen_log();
+  Result<sv1::Response> out = CallShim(t->socket, r, 10000);
+  if (!out.ok()) {
+    // The shim left since (the container exited and was deleted): nothing writes the log.
+    if (out.status().code() == StatusCode::kUnavailable) {
+      return ToSdk(FailedPrecondition("task " + req.id() + " has exited (its shim is gone)"));
+    }
+    return ToSdk(out.status().Wrap("reopen log of " + req.id()));
+  }
   return sdk::OkStatus();
 }
 

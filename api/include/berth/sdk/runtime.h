@@ -55,6 +55,9 @@ class RuntimePlugin : public PluginBase {
   virtual Status Attach(const plugin::v1::AttachTaskRequest&, plugin::v1::AttachTaskResponse*) {
     return internal::NotImplemented("Attach");
   }
+  virtual Status ReopenLog(const plugin::v1::ReopenLogRequest&, plugin::v1::ReopenLogResponse*) {
+    return internal::NotImplemented("ReopenLog");
+  }
 
   Status Dispatch(std::string_view method, std::string_view request, std::string* response) final {
     using namespace ::berth::plugin::v1;  // NOLINT(google-build-using-namespace): route table
@@ -70,6 +73,7 @@ class RuntimePlugin : public PluginBase {
     BERTH_SDK_ROUTE(ResizePty, ResizePtyRequest, ResizePtyResponse)
     BERTH_SDK_ROUTE(CloseIO, CloseIORequest, CloseIOResponse)
     BERTH_SDK_ROUTE(Attach, AttachTaskRequest, AttachTaskResponse)
+    BERTH_SDK_ROUTE(ReopenLog, ReopenLogRequest, ReopenLogResponse)
     return internal::UnknownMethod(kPluginType, method);
   }
 };
