@@ -45,18 +45,39 @@ void ImageService::ToCri(const image::ImageRecord& r, runtime::v1::Image* out) c
   out->set_pinned(images_.IsPinned(r));
 }
 
+grpc::Status ImageService::MatchingImages(const runtime::v1::ImageFilter& filter,
+                                          std::vector<runtime::v1::Image>* out) const {
+  const std::string& ref = filter.image().image();
+  if (!ref.empty()) {
+    auto r = images_.Resolve(ref);
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    if (*r) ToCri(**r, &out->emplace_back());
+    return grpc::Status::OK;
+  }
+  for (const image::ImageRecord& r : images_.List()) ToCri(r, &out->emplace_back());
+  return grpc::Status::OK;
+}
+
 grpc::Status ImageService::ListImages(grpc::ServerContext*,
                                       const runtime::v1::ListImagesRequest* req,
                                       runtime::v1::ListImagesResponse* resp) {
-  const std::string& filter = req->filter().image().image();
-  if (!filter.empty()) {
-    auto r = images_.Resolve(filter);
-    if (!r.ok()) return ToGrpcStatus(r.status());
-    if (*r) ToCri(**r, resp->add_images());
-    return grpc::Status::OK;
-  }
-  for (const image::ImageRecord& r : images_.List()) ToCri(r, resp->add_images());
+  std::vector<runtime::v1::Image> images;
+  grpc::Status s = MatchingImages(req->filter(), &images);
+  if (!s.ok()) return s;
+  for (auto& i : images) *resp->add_images() = std::move(i);
   return grpc::Status::OK;
+}
+
+grpc::Status ImageService::StreamImages(grpc::ServerContext* ctx,
+                                        const runtime::v1::StreamImagesRequest* req,
+                                        grpc::ServerWriter<runtime::v1::StreamImagesResponse>* w) {
+  ListStreams::Guard open = list_streams_.Enter(ctx);
+  if (!open.ok()) return ListStreamShuttingDown();
+  std::vector<runtime::v1::Image> images;
+  grpc::Status s = MatchingImages(req->filter(), &images);
+  if (!s.ok()) return s;
+  return SendInBatches(ctx, w, std::move(images),
+                       &runtime::v1::StreamImagesResponse::mutable_images);
 }
 
 grpc::Status ImageService::ImageStatus(grpc::ServerContext*,

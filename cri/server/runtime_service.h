@@ -7,14 +7,19 @@
 //   runtime_service_containers.cc  container RPCs (delegating to cri/container)
 //   runtime_service_metrics.cc     ListMetricDescriptors, ListPodSandboxMetrics
 //   runtime_service_streaming.cc   Exec, Attach, PortForward (URLs of cri/streaming's server)
+// Each Stream* RPC (CRIListStreaming) sits next to its List* RPC and shares its code path;
+// list_stream.h has the batching and the shutdown rules.
 // An RPC not overridden here falls through to the generated base, which answers
 // UNIMPLEMENTED (named by UnimplementedInterceptor). Handlers run on gRPC's thread pool
 // concurrently; the objects borrowed here must outlive the service and be thread-safe.
+
+#include <vector>
 
 #include "api/cri.h"
 #include "cri/daemon_config.h"
 #include "cri/plugin_host/plugin_host.h"
 #include "cri/runtime/runtime_handlers.h"
+#include "cri/server/list_stream.h"
 
 namespace berth {
 
@@ -37,6 +42,9 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   }
   // The streaming server that Exec/Attach/PortForward hand out URLs of (null: UNAVAILABLE).
   void AttachStreaming(streaming::StreamingServer* streaming) { streaming_ = streaming; }
+  // berthd's shutdown: ends the open Stream* list calls at once and refuses new ones
+  // (UNAVAILABLE), so that they do not hold the gRPC server's shutdown (list_stream.h).
+  void CloseStreams() { list_streams_.CloseAll(); }
 
   // ---- runtime_service.cc ----
   grpc::Status Version(grpc::ServerContext*, const runtime::v1::VersionRequest*,
@@ -59,11 +67,21 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                                 runtime::v1::PodSandboxStatusResponse*) override;
   grpc::Status ListPodSandbox(grpc::ServerContext*, const runtime::v1::ListPodSandboxRequest*,
                               runtime::v1::ListPodSandboxResponse*) override;
+  grpc::Status StreamPodSandboxes(
+      grpc::ServerContext*, const runtime::v1::StreamPodSandboxesRequest*,
+      grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>*) override;
   grpc::Status PodSandboxStats(grpc::ServerContext*, const runtime::v1::PodSandboxStatsRequest*,
                                runtime::v1::PodSandboxStatsResponse*) override;
   grpc::Status ListPodSandboxStats(grpc::ServerContext*,
                                    const runtime::v1::ListPodSandboxStatsRequest*,
                                    runtime::v1::ListPodSandboxStatsResponse*) override;
+  grpc::Status StreamPodSandboxStats(
+      grpc::ServerContext*, const runtime::v1::StreamPodSandboxStatsRequest*,
+      grpc::ServerWriter<runtime::v1::StreamPodSandboxStatsResponse>*) override;
+  // Records the pod-level overhead/resources the kubelet has applied (PodManager::UpdateResources).
+  grpc::Status UpdatePodSandboxResources(grpc::ServerContext*,
+                                         const runtime::v1::UpdatePodSandboxResourcesRequest*,
+                                         runtime::v1::UpdatePodSandboxResourcesResponse*) override;
   grpc::Status UpdateRuntimeConfig(grpc::ServerContext*,
                                    const runtime::v1::UpdateRuntimeConfigRequest*,
                                    runtime::v1::UpdateRuntimeConfigResponse*) override;
@@ -75,6 +93,9 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status ListPodSandboxMetrics(grpc::ServerContext*,
                                      const runtime::v1::ListPodSandboxMetricsRequest*,
                                      runtime::v1::ListPodSandboxMetricsResponse*) override;
+  grpc::Status StreamPodSandboxMetrics(
+      grpc::ServerContext*, const runtime::v1::StreamPodSandboxMetricsRequest*,
+      grpc::ServerWriter<runtime::v1::StreamPodSandboxMetricsResponse>*) override;
 
   // ---- runtime_service_containers.cc ----
   // Containers (cri/container/container_manager.h).
@@ -88,6 +109,9 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                                runtime::v1::RemoveContainerResponse*) override;
   grpc::Status ListContainers(grpc::ServerContext*, const runtime::v1::ListContainersRequest*,
                               runtime::v1::ListContainersResponse*) override;
+  grpc::Status StreamContainers(
+      grpc::ServerContext*, const runtime::v1::StreamContainersRequest*,
+      grpc::ServerWriter<runtime::v1::StreamContainersResponse>*) override;
   grpc::Status ContainerStatus(grpc::ServerContext*, const runtime::v1::ContainerStatusRequest*,
                                runtime::v1::ContainerStatusResponse*) override;
   grpc::Status UpdateContainerResources(grpc::ServerContext*,
@@ -103,6 +127,9 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status ListContainerStats(grpc::ServerContext*,
                                   const runtime::v1::ListContainerStatsRequest*,
                                   runtime::v1::ListContainerStatsResponse*) override;
+  grpc::Status StreamContainerStats(
+      grpc::ServerContext*, const runtime::v1::StreamContainerStatsRequest*,
+      grpc::ServerWriter<runtime::v1::StreamContainerStatsResponse>*) override;
   grpc::Status CheckpointContainer(grpc::ServerContext*,
                                    const runtime::v1::CheckpointContainerRequest*,
                                    runtime::v1::CheckpointContainerResponse*) override;
@@ -126,6 +153,7 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   PodManager* pods_ = nullptr;
   ContainerManager* containers_ = nullptr;
   streaming::StreamingServer* streaming_ = nullptr;
+  ListStreams list_streams_;
 };
 
 // The JSON list of plugins reported in Status' verbose info and by berth.v1.Introspection.

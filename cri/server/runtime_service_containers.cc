@@ -1,4 +1,5 @@
-// The CRI container RPCs: thin adapters over cri/container's ContainerManager.
+// The CRI container RPCs: thin adapters over cri/container's ContainerManager (the list
+// streams share List/ListStats with their unary RPCs, see list_stream.h).
 #include <memory>
 
 #include "cri/container/container_manager.h"
@@ -58,6 +59,16 @@ grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status RuntimeService::StreamContainers(
+    grpc::ServerContext* ctx, const cri::StreamContainersRequest* req,
+    grpc::ServerWriter<cri::StreamContainersResponse>* writer) {
+  ListStreams::Guard open = list_streams_.Enter(ctx);
+  if (!open.ok()) return ListStreamShuttingDown();
+  if (!containers_) return NotReady();
+  return SendInBatches(ctx, writer, containers_->List(req->filter()),
+                       &cri::StreamContainersResponse::mutable_containers);
+}
+
 grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*,
                                              const cri::ContainerStatusRequest* req,
                                              cri::ContainerStatusResponse* resp) {
@@ -109,6 +120,16 @@ grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*,
   if (!containers_) return NotReady();
   for (auto& s : containers_->ListStats(req->filter())) *resp->add_stats() = std::move(s);
   return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::StreamContainerStats(
+    grpc::ServerContext* ctx, const cri::StreamContainerStatsRequest* req,
+    grpc::ServerWriter<cri::StreamContainerStatsResponse>* writer) {
+  ListStreams::Guard open = list_streams_.Enter(ctx);
+  if (!open.ok()) return ListStreamShuttingDown();
+  if (!containers_) return NotReady();
+  return SendInBatches(ctx, writer, containers_->ListStats(req->filter()),
+                       &cri::StreamContainerStatsResponse::mutable_container_stats);
 }
 
 grpc::Status RuntimeService::CheckpointContainer(grpc::ServerContext*,

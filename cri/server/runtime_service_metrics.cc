@@ -1,7 +1,8 @@
-// ListMetricDescriptors and ListPodSandboxMetrics: the CRI's cAdvisor-free metrics path (kubelet's
-// PodAndContainerStatsFromCRI). A small, real set: the figures berth already reads from the
-// cgroups for ContainerStats/PodSandboxStats, as metrics with the labels kubelet attaches.
-// Pod-level metrics (the pod cgroup) carry container="" as cAdvisor's pod cgroup does.
+// ListMetricDescriptors and ListPodSandboxMetrics (and its list stream, StreamPodSandboxMetrics):
+// the CRI's cAdvisor-free metrics path (kubelet's PodAndContainerStatsFromCRI). A small, real set:
+// the figures berth already reads from the cgroups for ContainerStats/PodSandboxStats, as metrics
+// with the labels kubelet attaches. Pod-level metrics (the pod cgroup) carry container="" as
+// cAdvisor's pod cgroup does.
 
 #include <string>
 #include <vector>
@@ -46,34 +47,23 @@ void Add(std::vector<cri::Metric>* out, const char* name, cri::MetricType type, 
   out->push_back(std::move(m));
 }
 
-}  // namespace
-
-grpc::Status RuntimeService::ListMetricDescriptors(grpc::ServerContext*,
-                                                   const cri::ListMetricDescriptorsRequest*,
-                                                   cri::ListMetricDescriptorsResponse* resp) {
-  for (const Descriptor& d : kDescriptors) {
-    auto* out = resp->add_descriptors();
-    out->set_name(d.name);
-    out->set_help(d.help);
-    for (const auto& k : kLabelKeys) out->add_label_keys(k);
-  }
-  return grpc::Status::OK;
+grpc::Status Starting() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "berthd is starting");
 }
 
-grpc::Status RuntimeService::ListPodSandboxMetrics(grpc::ServerContext*,
-                                                   const cri::ListPodSandboxMetricsRequest*,
-                                                   cri::ListPodSandboxMetricsResponse* resp) {
-  if (pods_ == nullptr || containers_ == nullptr) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "berthd is starting");
-  }
-  for (const PodView& pod : pods_->List()) {
+// ListPodSandboxMetrics and StreamPodSandboxMetrics: the metrics of every ready pod and its
+// containers.
+std::vector<cri::PodSandboxMetrics> CollectPodSandboxMetrics(const PodManager& pods,
+                                                             const ContainerManager& containers) {
+  std::vector<cri::PodSandboxMetrics> out;
+  for (const PodView& pod : pods.List()) {
     if (pod.state != PodState::kReady) continue;
     const std::string& pod_name = pod.config.metadata().name();
     const std::string& ns = pod.config.metadata().namespace_();
-    auto* pm = resp->add_pod_metrics();
+    cri::PodSandboxMetrics* pm = &out.emplace_back();
     pm->set_pod_sandbox_id(pod.id);
     std::vector<cri::Metric> metrics;
-    if (Result<PodCgroupStats> s = pods_->Stats(pod.id); s.ok()) {
+    if (Result<PodCgroupStats> s = pods.Stats(pod.id); s.ok()) {
       std::vector<std::string> labels = {"", pod_name, ns};
       if (s->has_cpu) {
         Add(&metrics, kDescriptors[0].name, cri::COUNTER, s->cpu_usage_ns, s->timestamp_unix_nano,
@@ -92,7 +82,7 @@ grpc::Status RuntimeService::ListPodSandboxMetrics(grpc::ServerContext*,
 
     cri::ContainerStatsFilter filter;
     filter.set_pod_sandbox_id(pod.id);
-    for (const cri::ContainerStats& cs : containers_->ListStats(filter)) {
+    for (const cri::ContainerStats& cs : containers.ListStats(filter)) {
       auto* cm = pm->add_container_metrics();
       cm->set_container_id(cs.attributes().id());
       std::vector<std::string> labels = {cs.attributes().metadata().name(), pod_name, ns};
@@ -117,7 +107,41 @@ grpc::Status RuntimeService::ListPodSandboxMetrics(grpc::ServerContext*,
       for (auto& m : cmetrics) *cm->add_metrics() = std::move(m);
     }
   }
+  return out;
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::ListMetricDescriptors(grpc::ServerContext*,
+                                                   const cri::ListMetricDescriptorsRequest*,
+                                                   cri::ListMetricDescriptorsResponse* resp) {
+  for (const Descriptor& d : kDescriptors) {
+    auto* out = resp->add_descriptors();
+    out->set_name(d.name);
+    out->set_help(d.help);
+    for (const auto& k : kLabelKeys) out->add_label_keys(k);
+  }
   return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListPodSandboxMetrics(grpc::ServerContext*,
+                                                   const cri::ListPodSandboxMetricsRequest*,
+                                                   cri::ListPodSandboxMetricsResponse* resp) {
+  if (pods_ == nullptr || containers_ == nullptr) return Starting();
+  for (auto& m : CollectPodSandboxMetrics(*pods_, *containers_)) {
+    *resp->add_pod_metrics() = std::move(m);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::StreamPodSandboxMetrics(
+    grpc::ServerContext* ctx, const cri::StreamPodSandboxMetricsRequest*,
+    grpc::ServerWriter<cri::StreamPodSandboxMetricsResponse>* writer) {
+  ListStreams::Guard open = list_streams_.Enter(ctx);
+  if (!open.ok()) return ListStreamShuttingDown();
+  if (pods_ == nullptr || containers_ == nullptr) return Starting();
+  return SendInBatches(ctx, writer, CollectPodSandboxMetrics(*pods_, *containers_),
+                       &cri::StreamPodSandboxMetricsResponse::mutable_pod_sandbox_metrics);
 }
 
 }  // namespace berth

@@ -1,5 +1,8 @@
-// RuntimeService: the pod sandbox RPCs (delegating to cri/pod's PodManager) and
-// UpdateRuntimeConfig (the node's pod CIDR, kept by the pod manager for network setups).
+// RuntimeService: the pod sandbox RPCs (delegating to cri/pod's PodManager), their list
+// streams (list_stream.h) and UpdateRuntimeConfig (the node's pod CIDR, kept by the pod manager
+// for network setups).
+#include <vector>
+
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
@@ -88,6 +91,43 @@ void FillStats(const PodView& v, const PodCgroupStats& s, runtime::v1::PodSandbo
   }
 }
 
+// ListPodSandbox and StreamPodSandboxes: the pods matching `f` (id prefix, state, labels),
+// oldest first.
+std::vector<runtime::v1::PodSandbox> MatchingPods(const PodManager& pods,
+                                                  const runtime::v1::PodSandboxFilter& f) {
+  std::vector<runtime::v1::PodSandbox> out;
+  for (const PodView& v : pods.List()) {
+    if (!f.id().empty() && !v.id.starts_with(f.id())) continue;
+    if (f.has_state() && ToCri(v.state) != f.state().state()) continue;
+    if (!MatchesLabels(v, f.label_selector())) continue;
+    runtime::v1::PodSandbox& p = out.emplace_back();
+    p.set_id(v.id);
+    *p.mutable_metadata() = v.config.metadata();
+    p.set_state(ToCri(v.state));
+    p.set_created_at(v.created_at_unix_nano);
+    *p.mutable_labels() = v.config.labels();
+    *p.mutable_annotations() = v.config.annotations();
+    p.set_runtime_handler(v.runtime_handler);
+  }
+  return out;
+}
+
+// ListPodSandboxStats and StreamPodSandboxStats: the stats of the ready pods matching `f`.
+std::vector<runtime::v1::PodSandboxStats> MatchingPodStats(
+    const PodManager& pods, const runtime::v1::PodSandboxStatsFilter& f) {
+  std::vector<runtime::v1::PodSandboxStats> out;
+  for (const PodView& v : pods.List()) {
+    if (!f.id().empty() && !v.id.starts_with(f.id())) continue;
+    if (!MatchesLabels(v, f.label_selector())) continue;
+    // Stats of ready pods only, as containerd: a stopped pod has nothing to account.
+    if (v.state != PodState::kReady) continue;
+    auto s = pods.Stats(v.id);
+    if (!s.ok()) continue;  // removed meanwhile
+    FillStats(v, *s, &out.emplace_back());
+  }
+  return out;
+}
+
 }  // namespace
 
 grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*,
@@ -144,21 +184,18 @@ grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*,
                                             const runtime::v1::ListPodSandboxRequest* req,
                                             runtime::v1::ListPodSandboxResponse* resp) {
   if (pods_ == nullptr) return NoPods();
-  const auto& f = req->filter();
-  for (const PodView& v : pods_->List()) {
-    if (!f.id().empty() && !v.id.starts_with(f.id())) continue;
-    if (f.has_state() && ToCri(v.state) != f.state().state()) continue;
-    if (!MatchesLabels(v, f.label_selector())) continue;
-    auto* p = resp->add_items();
-    p->set_id(v.id);
-    *p->mutable_metadata() = v.config.metadata();
-    p->set_state(ToCri(v.state));
-    p->set_created_at(v.created_at_unix_nano);
-    *p->mutable_labels() = v.config.labels();
-    *p->mutable_annotations() = v.config.annotations();
-    p->set_runtime_handler(v.runtime_handler);
-  }
+  for (auto& p : MatchingPods(*pods_, req->filter())) *resp->add_items() = std::move(p);
   return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::StreamPodSandboxes(
+    grpc::ServerContext* ctx, const runtime::v1::StreamPodSandboxesRequest* req,
+    grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* writer) {
+  ListStreams::Guard open = list_streams_.Enter(ctx);
+  if (!open.ok()) return ListStreamShuttingDown();
+  if (pods_ == nullptr) return NoPods();
+  return SendInBatches(ctx, writer, MatchingPods(*pods_, req->filter()),
+                       &runtime::v1::StreamPodSandboxesResponse::mutable_pod_sandboxes);
 }
 
 grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*,
@@ -177,17 +214,30 @@ grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*,
                                                  const runtime::v1::ListPodSandboxStatsRequest* req,
                                                  runtime::v1::ListPodSandboxStatsResponse* resp) {
   if (pods_ == nullptr) return NoPods();
-  const auto& f = req->filter();
-  for (const PodView& v : pods_->List()) {
-    if (!f.id().empty() && !v.id.starts_with(f.id())) continue;
-    if (!MatchesLabels(v, f.label_selector())) continue;
-    // Stats of ready pods only, as containerd: a stopped pod has nothing to account.
-    if (v.state != PodState::kReady) continue;
-    auto s = pods_->Stats(v.id);
-    if (!s.ok()) continue;  // removed meanwhile
-    FillStats(v, *s, resp->add_stats());
-  }
+  for (auto& s : MatchingPodStats(*pods_, req->filter())) *resp->add_stats() = std::move(s);
   return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::StreamPodSandboxStats(
+    grpc::ServerContext* ctx, const runtime::v1::StreamPodSandboxStatsRequest* req,
+    grpc::ServerWriter<runtime::v1::StreamPodSandboxStatsResponse>* writer) {
+  ListStreams::Guard open = list_streams_.Enter(ctx);
+  if (!open.ok()) return ListStreamShuttingDown();
+  if (pods_ == nullptr) return NoPods();
+  return SendInBatches(ctx, writer, MatchingPodStats(*pods_, req->filter()),
+                       &runtime::v1::StreamPodSandboxStatsResponse::mutable_pod_sandbox_stats);
+}
+
+grpc::Status RuntimeService::UpdatePodSandboxResources(
+    grpc::ServerContext*, const runtime::v1::UpdatePodSandboxResourcesRequest* req,
+    runtime::v1::UpdatePodSandboxResourcesResponse*) {
+  if (pods_ == nullptr) return NoPods();
+  if (req->pod_sandbox_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "pod_sandbox_id is required");
+  }
+  return ToGrpcStatus(pods_->UpdateResources(req->pod_sandbox_id(),
+                                             req->has_overhead() ? &req->overhead() : nullptr,
+                                             req->has_resources() ? &req->resources() : nullptr));
 }
 
 grpc::Status RuntimeService::UpdateRuntimeConfig(grpc::ServerContext*,
