@@ -10,6 +10,7 @@
 
 #include "common/fs.h"
 #include "cri/container/host_devices.h"
+#include "cri/container/image_volumes.h"
 #include "plugins/runtime/native/lib/seccomp.h"
 
 namespace berth::container {
@@ -262,8 +263,9 @@ Status ValidateContainerConfig(const cri::ContainerConfig& config, const PodView
     if (m.container_path().empty() || m.container_path()[0] != '/')
       return InvalidArgument("mount container_path \"" + m.container_path() +
                              "\" must be an absolute path");
-    if (m.host_path().empty() && m.image().image().empty())
+    if (m.host_path().empty() && ImageVolumeRef(m).empty())
       return InvalidArgument("mount " + m.container_path() + " has neither host_path nor image");
+    BERTH_RETURN_IF_ERROR(ValidateImageVolumeMount(m));
     if (!m.host_path().empty() && m.host_path()[0] != '/')
       return InvalidArgument("mount host_path \"" + m.host_path() + "\" must be absolute");
   }
@@ -508,10 +510,15 @@ Result<BuiltSpec> BuildSpec(const SpecInputs& in) {
     add_default(BindMount("/etc/resolv.conf", pod.resolv_conf_path, ro_files));
 
   std::string rootfs_propagation;
-  for (const cri::Mount& m : config.mounts()) {
-    if (m.host_path().empty()) {
-      out.warnings.push_back("image volume at " + m.container_path() +
-                             " is not supported yet and was skipped");
+  for (int i = 0; i < config.mounts_size(); ++i) {
+    const cri::Mount& m = config.mounts(i);
+    if (!ImageVolumeRef(m).empty()) {
+      // An image volume: always read-only and private, whatever the request says (the proto:
+      // read-only by definition; the view's mount is berth's own, nothing to propagate).
+      auto src = in.image_volume_sources.find(i);
+      if (src == in.image_volume_sources.end())
+        return Internal("image volume at " + m.container_path() + " was not set up");
+      mounts.push_back(BindMount(Clean(m.container_path()), src->second, true));
       continue;
     }
     std::string prop = "rprivate";

@@ -9,6 +9,7 @@
 // bad device, run_as_group without a user), naming the field.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,11 +44,14 @@ struct SpecInputs {
   uint64_t available_caps = CurrentBoundingSet();
   // Where a privileged container's host devices are read from (host_devices.h).
   std::string host_dev_dir = "/dev";
+  // Image volumes: index in config->mounts → the host directory SetUpImageVolumes made for it
+  // (image_volumes.h), bound read-only at the mount's container_path. Every image mount needs one.
+  std::map<int, std::string> image_volume_sources;
 };
 
 struct BuiltSpec {
   nlohmann::json spec;
-  std::vector<std::string> warnings;  // things ignored (apparmor, selinux, image volumes)
+  std::vector<std::string> warnings;  // things ignored (apparmor, selinux)
 };
 
 // Checks the request without touching anything (run first, before any resource is made).

@@ -15,6 +15,18 @@ Result<std::vector<Mount>> SnapshotterClient::Prepare(const std::string& key,
   return std::vector<Mount>(resp.mounts().begin(), resp.mounts().end());
 }
 
+Result<std::vector<Mount>> SnapshotterClient::View(
+    const std::string& key, const std::string& parent,
+    const std::map<std::string, std::string>& labels) {
+  ViewSnapshotRequest req;
+  req.set_key(key);
+  req.set_parent(parent);
+  for (const auto& [k, v] : labels) (*req.mutable_labels())[k] = v;
+  ViewSnapshotResponse resp;
+  BERTH_RETURN_IF_ERROR(handle_->Invoke("View", req, &resp));
+  return std::vector<Mount>(resp.mounts().begin(), resp.mounts().end());
+}
+
 Status SnapshotterClient::Commit(const std::string& name, const std::string& key) {
   CommitSnapshotRequest req;
   req.set_name(name);

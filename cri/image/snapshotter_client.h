@@ -5,6 +5,7 @@
 // Thread-safe as PluginHandle::Invoke is; borrows the handle, which lives as long as the host.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ class SnapshotterClient {
   const std::string& name() const { return name_; }
 
   Result<std::vector<plugin::v1::Mount>> Prepare(const std::string& key, const std::string& parent);
+  // A read-only view of committed `parent` under `key` (removed with Remove like any snapshot).
+  Result<std::vector<plugin::v1::Mount>> View(
+      const std::string& key, const std::string& parent,
+      const std::map<std::string, std::string>& labels = {});
   Status Commit(const std::string& name, const std::string& key);
   Status Remove(const std::string& key);
   Result<std::vector<plugin::v1::SnapshotInfo>> Walk();

@@ -519,14 +519,53 @@ TEST_F(SpecBuilderTest, CriMountOverridesDefaultDestination) {
   EXPECT_EQ(n, 1);
   EXPECT_EQ((*FindMount(spec, "/etc/hosts"))["source"], "/my/hosts");
 }
-TEST_F(SpecBuilderTest, ImageVolumeSkippedWithWarning) {
+// An image volume is a read-only private bind of the directory image_volumes.h set up, even
+// when the request says readonly=false or asks for propagation.
+TEST_F(SpecBuilderTest, ImageVolumeIsReadOnlyBindOfItsSource) {
+  auto* host = config.add_mounts();
+  host->set_container_path("/data");
+  host->set_host_path("/srv/data");
+  auto* m = config.add_mounts();
+  m->set_container_path("/img/");
+  m->mutable_image()->set_image("sha256:" + std::string(64, 'e'));
+  m->set_readonly(false);
+  m->set_propagation(cri::PROPAGATION_BIDIRECTIONAL);
+  SpecInputs in = Inputs();
+  in.image_volume_sources[1] = "/state/containers/c/image-volumes/1";
+  Result<BuiltSpec> r = BuildSpec(in);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json* img = FindMount(r->spec, "/img");
+  ASSERT_NE(img, nullptr);
+  EXPECT_EQ((*img)["type"], "bind");
+  EXPECT_EQ((*img)["source"], "/state/containers/c/image-volumes/1");
+  EXPECT_EQ((*img)["options"], json({"rbind", "rprivate", "ro"}));
+  EXPECT_FALSE(r->spec["linux"].contains("rootfsPropagation"));
+  EXPECT_TRUE(r->warnings.empty());
+  // Without a prepared source it is an error, never a silently missing mount.
+  EXPECT_EQ(TryBuild().status().code(), StatusCode::kInternal);
+}
+TEST_F(SpecBuilderTest, ImageVolumeFieldsAreValidated) {
   auto* m = config.add_mounts();
   m->set_container_path("/img");
   m->mutable_image()->set_image("busybox");
-  auto r = TryBuild();
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(FindMount(r->spec, "/img"), nullptr);
-  EXPECT_FALSE(r->warnings.empty());
+  SpecInputs in = Inputs();
+  in.image_volume_sources[0] = "/v/0-sub";
+  for (const char* sub : {"dir", "a/b/", "./a", ""}) {
+    m->set_image_sub_path(sub);
+    EXPECT_TRUE(BuildSpec(in).ok()) << sub;
+  }
+  for (const char* sub : {"..", "a/../b", "a/..", "/abs", "../x"}) {
+    m->set_image_sub_path(sub);
+    Result<BuiltSpec> r = BuildSpec(in);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << sub;
+    EXPECT_NE(r.status().message().find("image_sub_path"), std::string::npos) << sub;
+  }
+  m->set_image_sub_path("");
+  m->set_host_path("/srv/x");  // both a host path and an image
+  EXPECT_EQ(ValidateContainerConfig(config, pod).code(), StatusCode::kInvalidArgument);
+  m->clear_image();
+  m->set_image_sub_path("dir");  // a sub path without an image
+  EXPECT_EQ(ValidateContainerConfig(config, pod).code(), StatusCode::kInvalidArgument);
 }
 TEST_F(SpecBuilderTest, BadMountsAreInvalid) {
   auto* m = config.add_mounts();
