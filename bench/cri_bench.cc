@@ -7,11 +7,13 @@
 //   2. BENCH_PODS pods (default 50) started one after the other (run pod + create + start its
 //      container): total time;
 //   3. berthd memory idle (before any pod) and with those pods running (VmRSS from
-//      /proc/<pid>/status, Pss from smaps_rollup), and per pod: berth-shim Pss/Rss and
-//      berth-pause Pss (bench pods share a PID namespace, so each has a berth-pause).
+//      /proc/<pid>/status, Pss from smaps_rollup), and per pod: the berth-shims' Pss/Rss (the
+//      container's and the infra container's) and the infra process's Pss (bench pods share a
+//      PID namespace, so each runs the sandbox image's /pause).
 //
 // When Debian's containerd is installed, the same scenario then runs against it (its CRI plugin,
-// runc, the same conflist, the test images imported with ctr, bench_pause as its sandbox image;
+// runc, the same conflist, the test images imported with ctr, the same pause image (bench_pause)
+// as its sandbox image;
 // see tests/support/containerd_process.h) and the ratios containerd/berth are printed.
 //
 // Root. Prints medians; never fails on time (a non-zero exit means it could not run). Host
@@ -76,22 +78,6 @@ long VmRssKb(pid_t pid) { return KbField("/proc/" + std::to_string(pid) + "/stat
 
 std::string Tail(const std::string& s) { return s.size() > 3000 ? s.substr(s.size() - 3000) : s; }
 
-// The OCI layout `layout` into berthd as `name` (berth.v1.Images/Import).
-bool ImportIntoBerthd(const std::string& endpoint, const std::string& layout,
-                      const std::string& name) {
-  auto images =
-      berth::v1::Images::NewStub(grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  berth::v1::ImportImageRequest req;
-  berth::v1::ImportImageResponse resp;
-  req.set_path(layout);
-  req.set_name(name);
-  grpc::Status s = images->Import(&ctx, req, &resp);
-  if (!s.ok()) fprintf(stderr, "cri_bench: import into berthd: %s\n", s.error_message().c_str());
-  return s.ok();
-}
-
 long MedianKb(std::vector<long> v) {
   if (v.empty()) return -1;
   std::sort(v.begin(), v.end());
@@ -125,8 +111,8 @@ class Bench {
     c.mutable_metadata()->set_uid("uid-" + name);
     c.set_hostname(name);
     c.set_log_directory(logs_ + "/" + name);
-    // A shared PID namespace, so each pod has an infra process (berth-pause; containerd's
-    // sandbox container always exists): measured per pod.
+    // A shared PID namespace, so each pod has an infra container (the sandbox image's /pause;
+    // containerd's sandbox container always exists): measured per pod.
     c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(cri::POD);
     return c;
   }
@@ -383,7 +369,7 @@ int Main(int argc, char** argv) {
   if (!env.Start()) return 1;
   testing::BerthdProcess& berthd = env.berthd();
   std::string images = env.images();
-  if (!ImportIntoBerthd(berthd.endpoint(), images + "/busybox", kBusybox)) return 1;
+  if (!env.Import(images + "/busybox", kBusybox)) return 1;
 
   Target bt;
   bt.name = "berthd";
@@ -392,10 +378,13 @@ int Main(int argc, char** argv) {
   bt.image = kBusybox;
   bt.log_tail = [&] { return Tail(berthd.Stderr()); };
   std::string tasks = env.shim_dir() + "/tasks/";
-  bt.shims = [tasks](const std::string&, const std::string& ctr) {
-    Result<std::string> pid = ReadFile(tasks + ctr + "/shim.pid");
+  // The container's shim and the pod's infra container's (its task id is the pod id).
+  bt.shims = [tasks](const std::string& pod, const std::string& ctr) {
     std::vector<pid_t> out;
-    if (pid.ok() && std::atol(pid->c_str()) > 0) out.push_back(std::atol(pid->c_str()));
+    for (const std::string& task : {ctr, pod}) {
+      Result<std::string> pid = ReadFile(tasks + task + "/shim.pid");
+      if (pid.ok() && std::atol(pid->c_str()) > 0) out.push_back(std::atol(pid->c_str()));
+    }
     return out;
   };
   printf(

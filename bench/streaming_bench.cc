@@ -67,16 +67,6 @@ class Bench {
   explicit Bench(const std::string& endpoint) {
     auto ch = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
     rt_ = cri::RuntimeService::NewStub(ch);
-    images_ = berth::v1::Images::NewStub(ch);
-  }
-
-  bool Import(const std::string& layout) {
-    grpc::ClientContext ctx;
-    berth::v1::ImportImageRequest req;
-    berth::v1::ImportImageResponse resp;
-    req.set_path(layout);
-    req.set_name(kBusybox);
-    return Check(images_->Import(Deadline(ctx), req, &resp), "import");
   }
 
   bool RunPod(const std::string& logs) {
@@ -174,7 +164,6 @@ class Bench {
 
  private:
   std::unique_ptr<cri::RuntimeService::Stub> rt_;
-  std::unique_ptr<berth::v1::Images::Stub> images_;
   cri::PodSandboxConfig pod_config_;
   std::string pod_;
 };
@@ -222,7 +211,7 @@ int Main(int argc, char** argv) {
   testing::BerthdProcess& berthd = env.berthd();
   std::string images = env.images();
   Bench b(berthd.endpoint());
-  if (!b.Import(images + "/busybox") || !b.RunPod(env.dir() + "/logs")) return 1;
+  if (!env.Import(images + "/busybox", kBusybox) || !b.RunPod(env.dir() + "/logs")) return 1;
   int rc = 0;
   std::string main = b.Run("main", {"sleep", "100000"});
   std::string web = b.Run("web", {"sh", "-c", "mkdir -p /www && exec httpd -f -p 8080 -h /www"});

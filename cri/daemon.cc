@@ -79,7 +79,10 @@ Status Daemon::StartPods() {
   o.root = config_.root;
   o.state = config_.state;
   o.network_plugin = config_.network_plugin;
-  auto pods = PodManager::Open(std::move(o), plugins_, runtime_handlers_,
+  infra_ = std::make_unique<container::InfraContainer>(
+      container::InfraContainerOptions{config_.state, config_.sandbox_image}, plugins_, *images_,
+      logger_.With({{"component", "infra"}}));
+  auto pods = PodManager::Open(std::move(o), plugins_, runtime_handlers_, infra_.get(),
                                logger_.With({{"component", "pods"}}));
   if (!pods.ok()) return pods.status().Wrap("pod manager");
   pods_ = std::move(*pods);
@@ -140,9 +143,11 @@ Status Daemon::Serve() {
   builder.RegisterService(image_service_.get());
   builder.RegisterService(images_api_service_.get());
   builder.RegisterService(&introspection_service_);
-  // Image layers and exec output can exceed gRPC's 4 MiB default, as for containerd.
+  // Requests (image layers) can exceed gRPC's 4 MiB default: 16 MiB, as containerd takes. An
+  // ExecSyncResponse may carry CRI's cap of 16 MiB on stdout AND on stderr: sending must fit
+  // 2 x 16 MiB plus the message's few bytes of framing (1 MiB of headroom).
   builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
-  builder.SetMaxSendMessageSize(16 * 1024 * 1024);
+  builder.SetMaxSendMessageSize(33 * 1024 * 1024);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(MakeUnimplementedInterceptorFactory());
   interceptors.push_back(in_flight_.MakeFactory());
@@ -169,6 +174,9 @@ void Daemon::Shutdown() {
     // Open GetContainerEvents streams never finish by themselves: end them first so the
     // shutdown below does not wait its whole grace period for them.
     if (containers_) containers_->CloseSubscriptions();
+    // Likewise list streams (Stream*) whose client stopped reading (cri/server/list_stream.h).
+    runtime_service_.CloseStreams();
+    if (image_service_) image_service_->CloseStreams();
     // Calls still running get up to 5 s to finish; then (or at once, when none runs) the
     // rest are cancelled. gRPC's own Shutdown(deadline) would also wait that long for clients
     // that are merely connected, as kubelet always is.

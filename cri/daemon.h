@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "cri/container/container_manager.h"
 #include "cri/container/container_streams.h"
+#include "cri/container/infra_container.h"
 #include "cri/daemon_config.h"
 #include "cri/image/image_manager.h"
 #include "cri/instance_lock.h"
@@ -62,6 +63,8 @@ class Daemon {
   std::unique_ptr<image::ImageManager> images_;  // after plugins_: borrows the snapshotters
   std::unique_ptr<ImageService> image_service_;
   std::unique_ptr<ImagesApiService> images_api_service_;
+  // Pods' infra containers: borrows images_ and the runtime plugins; pods_ borrows it.
+  std::unique_ptr<container::InfraContainer> infra_;
   std::unique_ptr<PodManager> pods_;  // after plugins_: borrows the network plugins
   // After pods_ (dies first: it looks pods up) and images_ (borrows the snapshotter).
   std::unique_ptr<ContainerManager> containers_;

@@ -10,7 +10,7 @@
 
 int main(int argc, char** argv) {
   berth::DaemonConfig config;
-  std::string config_file, socket, root, state, log_level;
+  std::string config_file, socket, root, state, log_level, sandbox_image;
   std::vector<std::string> plugin_dirs;
 
   CLI::App app{"berthd: the berth container runtime daemon (CRI v1)"};
@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--state", state, "runtime state directory (default " + config.state + ")");
   app.add_option("--plugin-dir", plugin_dirs, "plugin directory (repeatable)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--sandbox-image", sandbox_image,
+                 "image of pods' infra containers (default " + config.sandbox_image + ")");
   app.add_option("--log-level", log_level, "debug, info, warn or error (default info)");
   CLI11_PARSE(app, argc, argv);
 
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   if (!socket.empty()) config.socket = socket;
   if (!root.empty()) config.root = root;
   if (!state.empty()) config.state = state;
+  if (!sandbox_image.empty()) config.sandbox_image = sandbox_image;
   if (!plugin_dirs.empty()) config.plugin_dirs = plugin_dirs;
   if (config.plugin_dirs.empty()) config.plugin_dirs = berth::DefaultPluginDirs();
   if (!log_level.empty()) {

@@ -3,9 +3,13 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <chrono>
+
+#include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
+#include "images.grpc.pb.h"
 
 namespace berth::bench {
 
@@ -24,6 +28,7 @@ bool BenchBerthd::Start() {
   }
   nlohmann::json cfg = {
       {"snapshotter", "overlay"},
+      {"sandbox_image", testing::kTestPauseImage},
       {"plugins",
        {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir()}}},
         {"cni", {{"conf_dir", net_.conf_dir()}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
@@ -37,7 +42,24 @@ bool BenchBerthd::Start() {
     fprintf(stderr, "%s: berthd did not start:\n%s\n", bench_.c_str(), berthd_->Stderr().c_str());
     return false;
   }
-  return true;
+  return Import(images() + "/pause", testing::kTestPauseImage);
+}
+
+bool BenchBerthd::Import(const std::string& layout, const std::string& name) {
+  auto images = berth::v1::Images::NewStub(
+      grpc::CreateChannel(berthd_->endpoint(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  berth::v1::ImportImageRequest req;
+  berth::v1::ImportImageResponse resp;
+  req.set_path(layout);
+  req.set_name(name);
+  grpc::Status s = images->Import(&ctx, req, &resp);
+  if (!s.ok()) {
+    fprintf(stderr, "%s: import %s into berthd: %s\n", bench_.c_str(), layout.c_str(),
+            s.error_message().c_str());
+  }
+  return s.ok();
 }
 
 }  // namespace berth::bench

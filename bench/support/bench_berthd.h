@@ -3,7 +3,8 @@
 // bench-owned CNI bridge network (tests/support/TestPodNetwork: no masquerade, forwarding off
 // the bridge dropped, everything undone by the destructor), and a real berthd of this build
 // tree with the overlay snapshotter, the native runtime (shim sockets under a short temp path)
-// and the `cni` plugin on that network.
+// and the `cni` plugin on that network; the test pause image imported as its sandbox image
+// (testing::kTestPauseImage), since pods sharing a PID namespace run it.
 //
 // Not thread-safe; one per bench. Root. The destructor stops berthd, then the network goes.
 
@@ -24,6 +25,9 @@ class BenchBerthd {
 
   // Builds the images, sets up the network, starts berthd. False after a message on stderr.
   bool Start();
+  // Imports the OCI layout `layout` into berthd as `name` (berth.v1.Images/Import). False after
+  // a message on stderr.
+  bool Import(const std::string& layout, const std::string& name);
 
   std::string images() const { return dir_.path() + "/images"; }  // OCI layouts
   const std::string& dir() const { return dir_.path(); }          // scratch space

@@ -13,7 +13,8 @@
 
 #include "berth/plugin_abi.h"
 #include "common/fs.h"
-#include "common/safe_path.h"
+#include "cri/container/image_users.h"
+#include "cri/container/image_volumes.h"
 #include "cri/container/signals.h"
 #include "cri/container/spec_builder.h"
 #include "cri/container/user_resolver.h"
@@ -54,14 +55,6 @@ std::string RandomId() {
 
 std::string NameKey(const std::string& pod, const cri::ContainerMetadata& m) {
   return pod + "/" + m.name() + "/" + std::to_string(m.attempt());
-}
-
-// Reads a file of the image's rootfs without following links out of it; "" when absent.
-std::string ReadInRoot(const SafeRoot& root, const std::string& path) {
-  Result<UniqueFd> fd = root.Resolve(path, kResolveFollowFinal);
-  if (!fd.ok()) return "";
-  Result<std::string> text = ReadFile("/proc/self/fd/" + std::to_string(fd->get()));
-  return text.ok() ? *text : "";
 }
 
 int CapLastCap() {
@@ -326,6 +319,13 @@ void ContainerManager::Rollback(const ContainerRecord& rec, bool task_created) {
   // bundle is removed (remove_all would descend into the mounted rootfs; found by
   // tests/integration/cri_crash_test). No-op when not mounted.
   if (!rec.bundle.empty()) (void)runtime_shim::UnmountRootfs(rec.bundle + "/rootfs");
+  // Image volumes: mounts in the bundle, views in the snapshotter (image_volumes.h).
+  {
+    PluginHandle* h = plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, rec.snapshotter);
+    image::SnapshotterClient snap(h, rec.snapshotter);
+    Status s = TearDownImageVolumes(rec.config, h ? &snap : nullptr, rec.id, rec.bundle);
+    if (!s.ok()) logger_.Warn("rollback: image volumes", {{"id", rec.id}, {"error", s.message()}});
+  }
   if (!rec.snapshot_key.empty()) {
     if (PluginHandle* h = plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, rec.snapshotter)) {
       image::SnapshotterClient snap(h, rec.snapshotter);
@@ -394,6 +394,10 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
   if (!snap_handle)
     return FailedPrecondition("snapshotter " + images_.snapshotter() + " is not loaded");
   image::SnapshotterClient snap(snap_handle, images_.snapshotter());
+  // Image volumes' images must be pulled: NOT_FOUND now, before anything is made.
+  Result<std::vector<ImageVolumeSource>> volumes =
+      ResolveImageVolumes(config, images_, snap.name());
+  if (!volumes.ok()) return volumes.status();
   Result<RuntimeClient> rt = Runtime(pod->runtime_plugin);
   if (!rt.ok()) return rt.status();
 
@@ -441,28 +445,19 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
       snap.Prepare(rec.snapshot_key, chain->second.back());
   if (!mounts.ok()) return fail(mounts.status().Wrap("prepare rootfs snapshot"));
 
-  // Users and groups come from the image's own files: mount the snapshot read-only for a peek.
-  std::string passwd, group;
-  {
-    google::protobuf::RepeatedPtrField<plugin::v1::Mount> ms(mounts->begin(), mounts->end());
-    for (auto& m : ms) m.add_options("ro");
-    std::string peek = rec.bundle + "/peek";
-    Status ms_status = runtime_shim::MountRootfs(ms, peek);
-    if (!ms_status.ok()) return fail(ms_status.Wrap("mount rootfs to read /etc/passwd"));
-    if (Result<SafeRoot> root = SafeRoot::Open(peek); root.ok()) {
-      passwd = ReadInRoot(*root, "/etc/passwd");
-      group = ReadInRoot(*root, "/etc/group");
-    }
-    (void)runtime_shim::UnmountRootfs(peek);
-    std::error_code ec;
-    fs::remove(peek, ec);
-  }
-  Result<ResolvedUser> user =
-      ResolveUser(config.linux().security_context(), image.config.user, passwd, group);
+  // Users and groups come from the image's own files.
+  Result<ImageUserFiles> user_files = ReadImageUserFiles(*mounts, rec.bundle + "/peek");
+  if (!user_files.ok()) return fail(user_files.status());
+  Result<ResolvedUser> user = ResolveUser(config.linux().security_context(), image.config.user,
+                                          user_files->passwd, user_files->group);
   if (!user.ok()) return fail(user.status());
   rec.uid = user->uid;
   rec.gid = user->gid;
   rec.additional_gids = user->additional_gids;
+
+  Result<std::map<int, std::string>> volume_dirs =
+      SetUpImageVolumes(*volumes, config, snap, rec.id, rec.bundle);
+  if (!volume_dirs.ok()) return fail(volume_dirs.status());
 
   // Missing host paths of bind mounts are created as directories, as containerd does.
   for (const cri::Mount& m : config.mounts()) {
@@ -498,6 +493,7 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
   in.user = *user;
   in.target_pid_ns_path = target_pid;
   in.cap_last_cap = CapLastCap();
+  in.image_volume_sources = *volume_dirs;
   Result<BuiltSpec> spec = BuildSpec(in);
   if (!spec.ok()) return fail(spec.status());
   for (const std::string& w : spec->warnings) logger_.Warn(w, {{"id", rec.id}});

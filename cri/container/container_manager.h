@@ -1,7 +1,8 @@
 #pragma once
 // ContainerManager: the CRI container RPCs end to end. A container is an rw snapshot of its
 // image ("ctr-<id>"), an OCI bundle (<state>/containers/<id>/config.json from spec_builder), a
-// task in the pod's runtime plugin, and a durable record (ContainerStore).
+// task in the pod's runtime plugin, and a durable record (ContainerStore); each image volume
+// adds a view snapshot mounted under the bundle (image_volumes.h).
 //
 // Create is all-or-nothing: the record is written in phase "creating" before anything else,
 // and any failure (or a crash, found at the next Recover) removes the task, the snapshot, the

@@ -6,12 +6,11 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "berth/plugin_abi.h"
-#include "berth/shim/v1/shim.pb.h"
 #include "common/fs.h"
 #include "cri/container/container_manager.h"
+#include "cri/container/image_volumes.h"
 #include "cri/container/signals.h"
 #include "plugins/runtime/shim_client/rootfs_mount.h"
-#include "plugins/runtime/shim_client/shim_client.h"
 
 namespace berth {
 using namespace container;  // NOLINT(google-build-using-namespace): this library's own names
@@ -269,6 +268,13 @@ Status ContainerManager::Remove(const std::string& id_in) {
   Result<plugin::v1::DeleteTaskResponse> d = rt->Delete(rec.id);
   if (!d.ok() && d.status().code() != StatusCode::kNotFound)
     return d.status().Wrap("remove container " + rec.id + ": delete task");
+  {
+    // Image volumes (image_volumes.h) before the bundle they are mounted in.
+    PluginHandle* h = plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, rec.snapshotter);
+    image::SnapshotterClient snap(h, rec.snapshotter);
+    Status s = container::TearDownImageVolumes(rec.config, h ? &snap : nullptr, rec.id, rec.bundle);
+    if (!s.ok()) return s.Wrap("remove container " + rec.id);
+  }
   if (PluginHandle* h = plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, rec.snapshotter)) {
     image::SnapshotterClient snap(h, rec.snapshotter);
     Status s = snap.Remove(rec.snapshot_key);
@@ -405,18 +411,19 @@ Status ContainerManager::ReopenLog(const std::string& id_in) {
   const ContainerRecord& rec = *running;
   Result<RuntimeClient> rt = Runtime(rec.runtime_plugin);
   if (!rt.ok()) return rt.status();
-  // The runtime plugin API has no reopen-log call yet; shim-based runtimes (native, oci)
-  // expose their shim's socket, whose protocol has one.
-  Result<plugin::v1::TaskStateResponse> st = rt->State(rec.id);
-  if (!st.ok()) return st.status().Wrap("reopen log of " + rec.id);
-  if (st->shim_socket().empty())
-    return Unimplemented("runtime plugin " + rec.runtime_plugin + " cannot reopen container logs");
-  shim::v1::Request req;
-  req.set_version(shim::v1::VERSION_1);
-  req.mutable_reopen_log();
-  Result<shim::v1::Response> r = runtime_shim::CallShim(st->shim_socket(), req, 10000);
-  if (!r.ok()) return r.status().Wrap("reopen log of " + rec.id);
-  return OkStatus();
+  Status s = rt->ReopenLog(rec.id);
+  switch (s.code()) {
+    case StatusCode::kOk:
+      return OkStatus();
+    case StatusCode::kUnimplemented:
+      return Unimplemented("runtime plugin " + rec.runtime_plugin +
+                           " cannot reopen container logs (" + s.message() + ")");
+    case StatusCode::kNotFound:  // the task ended and was deleted since we looked
+    case StatusCode::kFailedPrecondition:
+      return FailedPrecondition("container " + rec.id + " is not running (" + s.message() + ")");
+    default:
+      return s.Wrap("reopen log of " + rec.id);
+  }
 }
 
 Result<cri::ExecSyncResponse> ContainerManager::ExecSync(const std::string& id_in,
@@ -443,12 +450,11 @@ Result<cri::ExecSyncResponse> ContainerManager::ExecSync(const std::string& id_i
   req.set_process_json(process.dump());
   req.set_sync(true);
   req.set_timeout_ms(timeout_s > 0 ? timeout_s * 1000 : 0);
-  // Per stream. Both captured streams travel back in ONE shim protocol frame, which is capped
-  // at 4 MiB (shim/protocol/frame.h kMaxFrameSize): with the runtime API's 16 MiB default a
-  // chatty command made the shim drop the connection ("shim closed the connection") instead
-  // of answering. Leave room for both streams plus the envelope; output over this limit is
-  // RESOURCE_EXHAUSTED (runtime.proto), which kubelet reports as a failed probe.
-  constexpr uint64_t kExecSyncOutputLimit = 2 * 1024 * 1024 - 64 * 1024;
+  // Per stream, CRI's ExecSyncResponse cap: the runtime keeps the first 16 MiB of stdout and
+  // of stderr and drops the rest while the command runs on, and the call succeeds
+  // (CVE-2022-1708/CVE-2022-31030: exec output must not exhaust the runtime's memory). The
+  // shim passes output on in chunks as it comes, so no buffer or frame holds more than that.
+  constexpr uint64_t kExecSyncOutputLimit = 16 * 1024 * 1024;
   req.set_output_limit(kExecSyncOutputLimit);
   Result<plugin::v1::ExecProcessResponse> r = rt->Exec(req);
   if (!r.ok()) {
@@ -461,9 +467,13 @@ Result<cri::ExecSyncResponse> ContainerManager::ExecSync(const std::string& id_i
     }
     return r.status().Wrap("exec in " + rec.id);
   }
+  if (r->output_truncated()) {
+    logger_.Debug("exec output over the cap was dropped",
+                  {{"container", rec.id}, {"limit_bytes", kExecSyncOutputLimit}});
+  }
   cri::ExecSyncResponse out;
-  out.set_stdout(r->stdout());
-  out.set_stderr(r->stderr());
+  out.set_stdout(std::move(*r->mutable_stdout()));  // up to 2 x 16 MiB: no copies
+  out.set_stderr(std::move(*r->mutable_stderr()));
   out.set_exit_code(r->exit_status());
   return out;
 }

@@ -1,11 +1,10 @@
-// berth-pause: the infra process of a pod whose containers share a PID namespace (CRI
-// NamespaceMode POD). berthd starts it as PID 1 of a new PID namespace (pod_infra.cc); it reaps
-// orphans and otherwise sleeps, and exits on SIGTERM or SIGINT.
+// berth-pause: the program of berth's sandbox (pause) image, PID 1 of the PID namespace a pod's
+// containers share (CRI NamespaceMode POD; cri/pod/pod_infra.h). It reaps the orphans that
+// namespace's processes leave, otherwise sleeps, and exits on SIGTERM or SIGINT.
 //
-//   berth-pause --pod <pod id>
-//
-// The arguments only name the process (so berthd can find one it started but had not recorded
-// before a crash). Tiny and dependency-free on purpose: it outlives berthd.
+// Static and dependency-free on purpose: it is the only file of its image
+// (scripts/make-test-images writes the image from it; the build generates a wrapper that
+// passes it).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -198,20 +198,6 @@ Status RemovePodCgroup(const std::vector<std::string>& created) {
   return first;
 }
 
-Status JoinPodCgroup(const std::string& parent, int pid, const std::string& cgroup_root) {
-  std::string text = std::to_string(pid);
-  for (const std::string& h : Hierarchies(cgroup_root)) {
-    std::string path = h + parent + "/cgroup.procs";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus(errno, "open " + path);
-    ssize_t n = ::write(fd, text.data(), text.size());
-    int err = errno;
-    ::close(fd);
-    if (n != static_cast<ssize_t>(text.size())) return ErrnoStatus(err, "write " + path);
-  }
-  return OkStatus();
-}
-
 PodCgroupStats ReadPodCgroupStats(const std::string& parent, const std::string& cgroup_root) {
   PodCgroupStats s;
   s.timestamp_unix_nano = std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -34,10 +34,6 @@ Status CreatePodCgroup(const std::vector<std::string>& dirs);
 // error (FAILED_PRECONDITION).
 Status RemovePodCgroup(const std::vector<std::string>& created);
 
-// Moves `pid` into the pod cgroup `parent` in every hierarchy (the directories must exist).
-Status JoinPodCgroup(const std::string& parent, int pid,
-                     const std::string& cgroup_root = "/sys/fs/cgroup");
-
 struct PodCgroupStats {
   int64_t timestamp_unix_nano = 0;
   bool has_cpu = false;

@@ -142,21 +142,20 @@ std::string StripPrefixLength(const std::string& cidr) { return cidr.substr(0, c
 Result<std::unique_ptr<PodManager>> PodManager::Open(PodManagerOptions options,
                                                      const PluginHost& plugins,
                                                      const RuntimeHandlers& handlers,
-                                                     Logger logger) {
+                                                     PodInfra* infra, Logger logger) {
   std::unique_ptr<PodManager> m(
-      new PodManager(std::move(options), plugins, handlers, std::move(logger)));
+      new PodManager(std::move(options), plugins, handlers, infra, std::move(logger)));
   BERTH_RETURN_IF_ERROR(m->Recover());
   return m;
 }
 
 PodManager::PodManager(PodManagerOptions options, const PluginHost& plugins,
-                       const RuntimeHandlers& handlers, Logger logger)
+                       const RuntimeHandlers& handlers, PodInfra* infra, Logger logger)
     : options_(std::move(options)),
       plugins_(plugins),
       handlers_(handlers),
-      logger_(std::move(logger)) {
-  if (options_.pause_path.empty()) options_.pause_path = DefaultPausePath();
-}
+      infra_(infra),
+      logger_(std::move(logger)) {}
 
 PodManager::~PodManager() = default;
 
@@ -190,6 +189,18 @@ Result<std::string> PodManager::Run(const runtime::v1::PodSandboxConfig& config,
   if (!cgroup.ok()) return cgroup.status().Wrap("linux.cgroup_parent");
   bool host_net = ns.network() == NamespaceMode::NODE;
   bool host_ipc = ns.ipc() == NamespaceMode::NODE;
+  if (ns.pid() == NamespaceMode::POD && infra_ == nullptr) {
+    return FailedPrecondition(
+        "this berthd cannot run infra containers, so pods whose containers share a PID "
+        "namespace (namespace_options.pid = POD) are not supported");
+  }
+  if (ns.pid() == NamespaceMode::POD &&
+      plugins_.Find(BERTH_PLUGIN_TYPE_RUNTIME, handler->plugin) == nullptr) {
+    return FailedPrecondition("runtime plugin \"" + handler->plugin + "\" (runtime handler \"" +
+                              runtime_handler +
+                              "\") is not loaded, so it cannot run this pod's infra container "
+                              "(its containers share a PID namespace); see `berthctl plugins`");
+  }
   if (!host_net && plugins_.Find(BERTH_PLUGIN_TYPE_NETWORK, options_.network_plugin) == nullptr) {
     return FailedPrecondition("the network plugin \"" + options_.network_plugin +
                               "\" (io.berth.network.v1) is not loaded, so a pod without host "
@@ -285,16 +296,7 @@ Status PodManager::Create(PodRecord& r) {
   if (!v.shm_path.empty()) BERTH_RETURN_IF_ERROR(MountPodShm(v.shm_path));
   BERTH_RETURN_IF_ERROR(CreatePodCgroup(r.cgroup_dirs).Wrap("pod cgroup"));
   if (v.config.linux().security_context().namespace_options().pid() == NamespaceMode::POD) {
-    // Its pid is recorded right after the start; a crash in between is covered by
-    // FindInfraProcess at recovery (the process is named after the pod).
-    auto infra = StartInfraProcess(options_.pause_path, v.id);
-    if (!infra.ok()) return infra.status().Wrap("pod infra process");
-    v.infra_pid = infra->pid;
-    r.infra_start_time = infra->start_time;
-    v.pid_ns_path = "/proc/" + std::to_string(infra->pid) + "/ns/pid";
-    BERTH_RETURN_IF_ERROR(Save(r));
-    BERTH_RETURN_IF_ERROR(JoinPodCgroup(v.cgroup_parent, infra->pid, options_.cgroup_root)
-                              .Wrap("move the pod infra process into the pod cgroup"));
+    BERTH_RETURN_IF_ERROR(StartInfra(r));
   }
 
   if (!v.host_network) {
@@ -372,8 +374,31 @@ Status PodManager::TeardownNetwork(PodRecord& r) {
   return OkStatus();
 }
 
+Status PodManager::StartInfra(PodRecord& r) {
+  // Recorded before the start: a crash inside it must still lead to a RemoveInfra.
+  r.infra_task = true;
+  BERTH_RETURN_IF_ERROR(Save(r));
+  auto infra = infra_->Start(r.view);
+  if (!infra.ok()) return infra.status().Wrap("pod infra container");
+  r.view.infra_pid = infra->pid;
+  r.infra_start_time = infra->start_time;
+  r.view.pid_ns_path = "/proc/" + std::to_string(infra->pid) + "/ns/pid";
+  return Save(r);
+}
+
 Status PodManager::StopInfra(PodRecord& r) {
-  BERTH_RETURN_IF_ERROR(StopInfraProcess({r.view.infra_pid, r.infra_start_time}));
+  if (infra_ == nullptr) return FailedPrecondition("no infra container support");
+  BERTH_RETURN_IF_ERROR(infra_->Stop(r.view));
+  r.view.infra_pid = 0;
+  r.infra_start_time = 0;
+  r.view.pid_ns_path.clear();
+  return OkStatus();
+}
+
+Status PodManager::RemoveInfra(PodRecord& r) {
+  if (infra_ == nullptr) return FailedPrecondition("no infra container support");
+  BERTH_RETURN_IF_ERROR(infra_->Remove(r.view));
+  r.infra_task = false;
   r.view.infra_pid = 0;
   r.infra_start_time = 0;
   r.view.pid_ns_path.clear();
@@ -458,13 +483,11 @@ Status PodManager::Destroy(PodRecord& r) {
     step(t);
     if (t.ok()) step(Save(r));
   }
-  if (r.view.infra_pid == 0 && r.creating &&
-      r.view.config.linux().security_context().namespace_options().pid() == NamespaceMode::POD) {
-    InfraProcess lost = FindInfraProcess(r.view.id);
-    r.view.infra_pid = lost.pid;
-    r.infra_start_time = lost.start_time;
+  if (r.infra_task) {
+    Status t = RemoveInfra(r);
+    step(t);
+    if (t.ok()) step(Save(r));
   }
-  if (r.view.infra_pid != 0) step(StopInfra(r));
   std::string dir = StateDir(r.view.id);
   step(DestroyPodNamespaces(dir + "/ns"));
   step(UnmountPodShm(dir + "/shm"));
@@ -561,8 +584,15 @@ Result<PodCgroupStats> PodManager::Stats(const std::string& id_or_prefix) const 
 }
 
 void PodManager::OnTaskExit(const plugin::v1::TaskExitEvent& event) {
-  logger_.Debug("exit event for no known task",
-                {{"id", event.id()}, {"exit_status", event.exit_status()}});
+  if (!event.exec_id().empty()) return;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = pods_.find(event.id());
+  if (it == pods_.end()) {
+    logger_.Debug("exit event for no known task",
+                  {{"id", event.id()}, {"exit_status", event.exit_status()}});
+    return;
+  }
+  NoticeDeadInfraLocked(*it->second);
 }
 
 // ---- recovery ----
@@ -635,6 +665,8 @@ Status PodManager::Recover() {
     }
     bool alive = r.view.host_network ? ::access(StateDir(id).c_str(), F_OK) == 0
                                      : IsNamespaceMount(r.view.netns_path);
+    // Reconnecting also lets a later Stop or Remove reach the task through its runtime plugin.
+    if (r.infra_task && infra_ != nullptr && !infra_->Reconnect(r.view)) alive = false;
     if (r.view.infra_pid != 0) alive = alive && InfraAlive({r.view.infra_pid, r.infra_start_time});
     if (r.view.state == PodState::kReady && !alive) {
       r.view.state = PodState::kNotReady;
@@ -652,10 +684,15 @@ Status PodManager::Recover() {
   for (const std::string& id : ListDir(options_.state + "/pods")) {
     if (known.count(id)) continue;
     std::string dir = StateDir(id);
-    // Its infra process and its cgroup under berth's default parent (a custom cgroup_parent
-    // was only in the record) go too.
+    // Its infra container (in the default runtime: which one it used was only in the record)
+    // and its cgroup under berth's default parent (likewise) go too.
     Status s = OkStatus();
-    if (InfraProcess infra = FindInfraProcess(id); infra.pid != 0) s = StopInfraProcess(infra);
+    if (infra_ != nullptr) {
+      PodView lost;
+      lost.id = id;
+      if (auto h = handlers_.Resolve(""); h.ok()) lost.runtime_plugin = h->plugin;
+      s = infra_->Remove(lost);
+    }
     if (s.ok()) s = RemovePodCgroup(ExistingDefaultPodCgroup(id));
     if (s.ok()) s = DestroyPodNamespaces(dir + "/ns");
     if (s.ok()) s = UnmountPodShm(dir + "/shm");

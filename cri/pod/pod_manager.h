@@ -2,21 +2,23 @@
 // PodManager: berthd's pod sandboxes (CRI RunPodSandbox, StopPodSandbox, RemovePodSandbox,
 // PodSandboxStatus, ListPodSandbox). A pod is a set of namespaces held open by bind-mounted
 // namespace files (pod_namespaces.h), its files (pod_files.h), its cgroup (pod_cgroup.h) and its
-// network from the network plugin; there is no infra process.
+// network from the network plugin. Only a pod whose containers share a PID namespace has an
+// infra container (pod_infra.h), started before its network and stopped after it.
 //
 // Persistence and crashes: one record per pod (pod_record.h) under <root>/pods/<id>/, written
 // "creating" before anything is made on the host. Open() undoes every pod still "creating"
-// (network teardown, namespace and shm mounts, cgroups, state and record), removes state
-// directories without a record, and marks ready pods whose network namespace is gone (a
-// reboot) NOTREADY. A failed Run leaves nothing behind either.
+// (network teardown, infra container, namespace and shm mounts, cgroups, state and record),
+// removes state directories without a record, reconnects to infra containers and marks ready
+// pods whose network namespace or infra process is gone (a reboot) NOTREADY. A failed Run leaves
+// nothing behind either.
 //
 // Threads: every method may be called from any gRPC thread concurrently. One mutex guards the
 // tables; operations on one pod (run/stop/remove) are serialised by that pod's own mutex, so a
 // slow network setup of one pod does not block RPCs on others. A duplicate name is refused at
 // once (ALREADY_EXISTS) even while the first Run is still in progress.
 //
-// Borrowed: the PluginHost (network plugins), RuntimeHandlers and the PodContainers (may be
-// null) must outlive the manager.
+// Borrowed: the PluginHost (network plugins), RuntimeHandlers, the PodInfra and the PodContainers
+// (both may be null: then pods sharing a PID namespace are refused) must outlive the manager.
 
 #include <map>
 #include <memory>
@@ -31,6 +33,7 @@
 #include "cri/plugin_host/plugin_host.h"
 #include "cri/pod/pod_cgroup.h"
 #include "cri/pod/pod_containers.h"
+#include "cri/pod/pod_infra.h"
 #include "cri/pod/pod_record.h"
 #include "cri/pod/pod_view.h"
 #include "cri/runtime/runtime_handlers.h"
@@ -42,7 +45,6 @@ struct PodManagerOptions {
   std::string state;           // berthd's runtime state: namespaces/files in <state>/pods
   std::string network_plugin;  // io.berth.network.v1 plugin for pods without host networking
   std::string cgroup_root = "/sys/fs/cgroup";
-  std::string pause_path;  // berth-pause (pod_infra.h); empty: next to the berthd binary
 };
 
 class PodManager {
@@ -51,7 +53,8 @@ class PodManager {
   // directory cannot be created or read. A single unreadable record is logged and skipped.
   static Result<std::unique_ptr<PodManager>> Open(PodManagerOptions options,
                                                   const PluginHost& plugins,
-                                                  const RuntimeHandlers& handlers, Logger logger);
+                                                  const RuntimeHandlers& handlers, PodInfra* infra,
+                                                  Logger logger);
   ~PodManager();
 
   // The container manager, once it exists; call before serving (not synchronised with RPCs).
@@ -80,11 +83,23 @@ class PodManager {
   void SetPodCidrs(std::vector<std::string> cidrs);
   std::vector<std::string> PodCidrs() const;
 
+  // CRI UpdatePodSandboxResources (defined in pod_update.cc). The kubelet sends it after it has
+  // resized the pod-level cgroup itself, to tell the runtime the pod's new overhead and resources
+  // (the sum over its containers). Each one given replaces the pod's
+  // PodSandboxConfig.linux.overhead/resources as a whole, durably in its record (so
+  // PodSandboxStatus' verbose info and a restarted berthd see it); a null one leaves that value
+  // as it was. No cgroup is written: pod-level limits are the kubelet's (see pod_update.cc).
+  // Serialised with Stop/Remove of the pod. INVALID_ARGUMENT for an empty or ambiguous id,
+  // NOT_FOUND for an unknown pod, the record write's error (nothing changed) otherwise.
+  Status UpdateResources(const std::string& id_or_prefix,
+                         const runtime::v1::LinuxContainerResources* overhead,
+                         const runtime::v1::LinuxContainerResources* resources);
+
   // The pod cgroup's counters. NOT_FOUND for an unknown pod.
   Result<PodCgroupStats> Stats(const std::string& id_or_prefix) const;
 
-  // Exit of a task the container manager does not know (a pod's infra process, by pod id).
-  // berth's infra processes are not runtime tasks (pod_infra.h), so this only logs.
+  // Exit of a task the container manager does not know: a pod's infra container (task id = pod
+  // id), whose pod becomes NOTREADY.
   void OnTaskExit(const plugin::v1::TaskExitEvent& event);
 
  private:
@@ -95,7 +110,7 @@ class PodManager {
   };
 
   PodManager(PodManagerOptions options, const PluginHost& plugins, const RuntimeHandlers& handlers,
-             Logger logger);
+             PodInfra* infra, Logger logger);
 
   Status Recover();
   void CollectNetworkGarbage(const std::map<std::string, bool>& known_ids);
@@ -108,19 +123,22 @@ class PodManager {
   Status Create(PodRecord& record);
   Status SetupNetwork(PodRecord& record);
   Status TeardownNetwork(PodRecord& record);
+  Status StartInfra(PodRecord& record);
   Status StopInfra(PodRecord& record);
+  Status RemoveInfra(PodRecord& record);
   Status StopLocked(Entry& entry);
   // Undoes everything a record says exists, in reverse order of creation, then removes the
   // state directory and the record. Each step is idempotent; on error the record is kept.
   Status Destroy(PodRecord& record);
   void Update(Entry& entry, const PodRecord& record);
-  // A READY pod whose infra process died (it is berthd's child, not a runtime task, so no exit
-  // event tells us) becomes NOTREADY, durably. mu_ held.
+  // A READY pod whose infra process died becomes NOTREADY, durably (also checked on reads: an
+  // exit while berthd was not listening sends no event). mu_ held.
   void NoticeDeadInfraLocked(Entry& entry) const;
 
   PodManagerOptions options_;
   const PluginHost& plugins_;
   const RuntimeHandlers& handlers_;
+  PodInfra* infra_;
   Logger logger_;
   PodContainers* containers_ = nullptr;
 

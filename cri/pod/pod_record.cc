@@ -37,6 +37,7 @@ nlohmann::json PodRecord::ToJson() const {
           {"network_plugin", network_plugin},
           {"network_active", network_active},
           {"cgroup_dirs", cgroup_dirs},
+          {"infra_task", infra_task},
           {"infra_pid", v.infra_pid},
           {"infra_start_time", infra_start_time}};
 }
@@ -72,6 +73,7 @@ Result<PodRecord> PodRecord::FromJson(const nlohmann::json& j, const std::string
     r.network_plugin = j.at("network_plugin").get<std::string>();
     r.network_active = j.at("network_active").get<bool>();
     r.cgroup_dirs = j.at("cgroup_dirs").get<std::vector<std::string>>();
+    r.infra_task = j.at("infra_task").get<bool>();
     v.infra_pid = j.at("infra_pid").get<int>();
     r.infra_start_time = j.at("infra_start_time").get<uint64_t>();
     return r;

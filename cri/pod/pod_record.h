@@ -24,7 +24,10 @@ struct PodRecord {
   std::string network_plugin;            // the plugin Setup was (or will be) called on
   bool network_active = false;           // Setup may have been called; Teardown has not succeeded
   std::vector<std::string> cgroup_dirs;  // cgroup directories berth created, parents first
-  uint64_t infra_start_time = 0;         // of view.infra_pid (pod_infra.h), to detect pid reuse
+  // An infra container may exist (pod_infra.h): set before PodInfra::Start, cleared once
+  // PodInfra::Remove succeeded.
+  bool infra_task = false;
+  uint64_t infra_start_time = 0;  // of view.infra_pid (pod_infra.h), to detect pid reuse
 
   nlohmann::json ToJson() const;
   // INVALID_ARGUMENT (naming `what`) for a record that does not parse.

@@ -45,8 +45,9 @@ struct PodView {
   std::string log_directory;  // config.log_directory
   std::string ip;             // primary pod IP ("" with host networking)
   std::vector<std::string> additional_ips;
-  // The pod's infra process (berth-pause, PID 1 of pid_ns_path) when its containers share a PID
-  // namespace (NamespaceMode POD); 0 otherwise or once the pod is stopped.
+  // The pod's infra container's process (the sandbox image's, PID 1 of pid_ns_path; pod_infra.h)
+  // when its containers share a PID namespace (NamespaceMode POD); 0 otherwise or once the pod
+  // is stopped.
   int infra_pid = 0;
 };
 

@@ -69,6 +69,10 @@ class BerthctlPodsTest : public ::testing::Test {
     CommandResult imported =
         Berthctl({"image", "import", TestImages::Get().Layout("busybox"), "--name", kImage});
     ASSERT_EQ(imported.exit_code, 0) << imported.err << "\n" << daemon_.Stderr();
+    // The pods share a PID namespace (crictl's default), so they run berthd's sandbox image.
+    imported =
+        Berthctl({"image", "import", TestImages::Get().Layout("pause"), "--name", kTestPauseImage});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err << "\n" << daemon_.Stderr();
 
     // crictl's pod-config.json shape, host network.
     pod_config_ = dir_ / "pod.json";
@@ -140,7 +144,7 @@ class BerthctlPodsTest : public ::testing::Test {
 
   TempDir dir_;
   std::string config_, pod_config_, container_config_;
-  BerthdProcess daemon_{{}, BERTH_PLUGIN_BUILD_DIR};
+  BerthdProcess daemon_{{"--sandbox-image", kTestPauseImage}, BERTH_PLUGIN_BUILD_DIR};
 };
 
 TEST_F(BerthctlPodsTest, PodAndContainerLifecycle) {

@@ -296,7 +296,7 @@ class ContainerStreamsTest : public ::testing::Test {
     po.root = root_;
     po.state = state_;
     po.network_plugin = "cni";
-    auto pods = PodManager::Open(std::move(po), *host_, *handlers_, logger);
+    auto pods = PodManager::Open(std::move(po), *host_, *handlers_, nullptr, logger);
     ASSERT_TRUE(pods.ok()) << pods.status().ToString();
     pods_ = std::move(*pods);
     PodManager* pm = pods_.get();

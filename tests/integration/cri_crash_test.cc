@@ -10,7 +10,8 @@
 //     (ExecSync works) and every container the client saw start and never stopped still runs.
 // At the end everything is removed and nothing may be left: mounts under berthd's dirs, pod
 // state (netns files), veths on the test bridge, host-local allocations, the pods' cgroups
-// (all under a test-owned cgroup parent), berth-shim/berth-pause processes of this berthd.
+// (all under a test-owned cgroup parent), berth-shim processes and infra containers (/pause) of
+// this berthd.
 //
 // Test-unique host state: bridge "bcrsh<n>", 10.195.<n>.0/24, no masquerade, ip_forward restored,
 // a FORWARD DROP rule for the bridge, cgroup parent "/berthcrash<pid>".
@@ -118,6 +119,7 @@ class CriCrashTest : public ::testing::Test {
     // Shim sockets are <state_dir>/tasks/<64-hex id>/shim.sock: keep the plugin's state dir
     // short for the 107-byte sun_path limit.
     nlohmann::json cfg = {{"snapshotter", "overlay"},
+                          {"sandbox_image", kTestPauseImage},
                           {"plugins",
                            {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir_.path()}}},
                             {"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {"/usr/lib/cni"}}}}}}};
@@ -127,6 +129,7 @@ class CriCrashTest : public ::testing::Test {
     ASSERT_TRUE(berthd_->Start(20000)) << berthd_->Stderr();
     Connect();
     ASSERT_FALSE(Import("busybox", kBusybox).empty());
+    ASSERT_FALSE(Import("pause", kTestPauseImage).empty());
   }
 
   void TearDown() override {
@@ -196,10 +199,9 @@ class CriCrashTest : public ::testing::Test {
     c.set_log_directory(tmp_ / ("logs/" + name));
     // Every pod cgroup under a test-owned parent: leaks are visible without racing other tests.
     c.mutable_linux()->set_cgroup_parent(cgroup_parent_ + "/" + name);
-    // Half the pods share a PID namespace (berth-pause), half do not.
-    if (std::hash<std::string>{}(name) % 2) {
-      c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(cri::POD);
-    }
+    // Half the pods share a PID namespace (an infra container), half do not.
+    c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        std::hash<std::string>{}(name) % 2 ? cri::POD : cri::CONTAINER);
     return c;
   }
 
@@ -380,7 +382,7 @@ class CriCrashTest : public ::testing::Test {
             << "no host-local allocation for " << id << " " << ip;
         if (info.is_object() && info.value("pid", 0) > 0) {
           EXPECT_TRUE(Exists("/proc/" + std::to_string(info.value("pid", 0))))
-              << "berth-pause of READY pod " << id << " is gone";
+              << "infra process of READY pod " << id << " is gone";
         }
       }
       // A NOTREADY pod may still hold its netns (a stop cut short by the kill): the next
@@ -450,9 +452,10 @@ class CriCrashTest : public ::testing::Test {
     for (const auto& p : Processes("berth-shim", shim_dir_.path(), "")) {
       ADD_FAILURE() << "berth-shim left: " << p;
     }
-    for (const auto& p : Processes("berth-pause", "", cgroup_parent_)) {
-      ADD_FAILURE() << "berth-pause left: " << p;
+    for (const auto& p : Processes("/pause", "", cgroup_parent_)) {
+      ADD_FAILURE() << "infra process left: " << p;
     }
+    EXPECT_EQ(Out("ls -A " + berthd_->state() + "/infra"), "") << "infra bundles left";
   }
 
   TempDir tmp_, shim_dir_;

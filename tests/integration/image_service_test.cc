@@ -386,6 +386,64 @@ TEST_P(ImageServiceTest, TlsWithATestCaFromTheConfig) {
   EXPECT_EQ(List().size(), 1u);
 }
 
+// A pod whose containers share a PID namespace (the CRI default) runs the sandbox image as its
+// infra container: berthd pulls it at the first such RunPodSandbox (here from the loopback
+// registry), lists it pinned, and the pod's PID 1 is its /pause.
+TEST_P(ImageServiceTest, SandboxImageIsPulledWhenAPodNeedsItAndPinned) {
+  auto reg = StartRegistry();
+  ASSERT_TRUE(reg);
+  Push(*reg, TestImages::Get().path("pause"), "berth/pause", "1");
+  const std::string pause = reg->host() + "/berth/pause:1";
+  TempDir shim_dir;  // shim sockets need a short path (107-byte sun_path)
+  ASSERT_TRUE(StartBerthd(
+      {{"sandbox_image", pause},
+       {"plugins", {{"io.berth.runtime.v1/native", {{"state_dir", shim_dir.path()}}}}}}));
+  EXPECT_TRUE(List().empty()) << "nothing is pulled before a pod needs it";
+  auto rt = runtime::v1::RuntimeService::NewStub(channel_);
+  runtime::v1::PodSandboxConfig pod;
+  pod.mutable_metadata()->set_name("needs-pause");
+  pod.mutable_metadata()->set_namespace_("images");
+  pod.mutable_metadata()->set_uid("uid-needs-pause");
+  // Host networking: this test is about the image, not about CNI.
+  pod.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      runtime::v1::NODE);
+  std::string id;
+  {
+    grpc::ClientContext ctx;
+    runtime::v1::RunPodSandboxRequest req;
+    *req.mutable_config() = pod;
+    runtime::v1::RunPodSandboxResponse resp;
+    grpc::Status s = rt->RunPodSandbox(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << berthd_->Stderr();
+    id = resp.pod_sandbox_id();
+  }
+  runtime::v1::Image img = Status(pause);
+  EXPECT_EQ(img.id(), TestImages::Read(TestImages::Get().path("pause")).config);
+  EXPECT_TRUE(img.pinned());
+  {
+    grpc::ClientContext ctx;
+    runtime::v1::PodSandboxStatusRequest req;
+    req.set_pod_sandbox_id(id);
+    req.set_verbose(true);
+    runtime::v1::PodSandboxStatusResponse resp;
+    ASSERT_TRUE(rt->PodSandboxStatus(&ctx, req, &resp).ok());
+    int pid = nlohmann::json::parse(resp.info().at("info")).value("pid", 0);
+    ASSERT_GT(pid, 1);
+    Result<std::string> cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+    ASSERT_TRUE(cmdline.ok());
+    EXPECT_EQ(*cmdline, std::string("/pause") + '\0');
+  }
+  {
+    grpc::ClientContext ctx;
+    runtime::v1::RemovePodSandboxRequest req;
+    req.set_pod_sandbox_id(id);
+    runtime::v1::RemovePodSandboxResponse resp;
+    grpc::Status s = rt->RemovePodSandbox(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(LeftoverMounts(), "");
+}
+
 TEST_P(ImageServiceTest, DockerHubMirrorServesBusyboxWithNoOtherNetwork) {
   auto reg = StartRegistry();
   ASSERT_TRUE(reg);

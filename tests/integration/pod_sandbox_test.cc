@@ -3,6 +3,9 @@
 // the CRI gRPC API. Everything is test-unique: bridge "bpod<n>", subnet 10.198.<n>.0/24,
 // host-local dataDir, conf dir, berthd root/state. ip_forward is saved and restored, and a
 // FORWARD DROP rule keeps anything from the test bridge from being forwarded off it.
+// Pods share a PID namespace unless a test says otherwise (the CRI default), so most of them run
+// an infra container: the native runtime and the overlay snapshotter are loaded, and the pause
+// test image is imported as berthd's sandbox image.
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -25,6 +28,8 @@
 
 #include "api/cri.h"
 #include "common/fs.h"
+#include "images.grpc.pb.h"
+#include "tests/integration/image_service_fixture.h"
 #include "tests/support/berthd_process.h"
 #include "tests/support/test_env.h"
 #include "tests/support/test_pod_network.h"
@@ -80,13 +85,21 @@ class PodSandboxTest : public ::testing::Test {
     data_dir_ = net_->data_dir();
     plugins_dir_ = *tmp_ / "plugins";
     for (const auto& d : {bin_dir_, plugins_dir_}) ASSERT_TRUE(MakeDirs(d, 0755).ok());
-    std::filesystem::create_symlink(std::string(BERTH_PLUGIN_BUILD_DIR) + "/cni.so",
-                                    plugins_dir_ + "/cni.so");
+    for (const char* so : {"cni.so", "native.so", "snapshotter-overlay.so"}) {
+      std::filesystem::create_symlink(std::string(BERTH_PLUGIN_BUILD_DIR) + "/" + so,
+                                      plugins_dir_ + "/" + so);
+    }
+    ASSERT_TRUE(TestImages::Get().ok()) << TestImages::Get().error();
     ASSERT_TRUE(net_->Setup());
     WriteConf({BridgePlugin(), TestPodNetwork::PortmapPlugin()});
+    // Shim sockets live in the runtime's state dir: a short path for the sun_path limit.
     nlohmann::json cfg = {
+        {"snapshotter", "overlay"},
+        {"sandbox_image", kTestPauseImage},
         {"plugins",
-         {{"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {bin_dir_, "/usr/lib/cni"}}}}}}};
+         {{"io.berth.runtime.v1/native",
+           {{"state_dir", shim_dir_.path()}, {"shim_path", BERTH_SHIM_PATH}}},
+          {"cni", {{"conf_dir", conf_dir_}, {"bin_dirs", {bin_dir_, "/usr/lib/cni"}}}}}}};
     ASSERT_TRUE(AtomicWriteFile(*tmp_ / "berthd.json", cfg.dump(2)).ok());
   }
 
@@ -110,10 +123,22 @@ class PodSandboxTest : public ::testing::Test {
         std::vector<std::string>{"--config", *tmp_ / "berthd.json"}, plugins_dir_);
     ASSERT_TRUE(d_->Start()) << d_->Stderr();
     Connect();
+    ImportPause();
   }
   void Connect() {
-    stub_ = rv1::RuntimeService::NewStub(
-        grpc::CreateChannel(d_->endpoint(), grpc::InsecureChannelCredentials()));
+    auto ch = grpc::CreateChannel(d_->endpoint(), grpc::InsecureChannelCredentials());
+    stub_ = rv1::RuntimeService::NewStub(ch);
+    images_ = berth::v1::Images::NewStub(ch);
+  }
+  void ImportPause() {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    berth::v1::ImportImageRequest req;
+    berth::v1::ImportImageResponse resp;
+    req.set_path(TestImages::Get().path("pause"));
+    req.set_name(kTestPauseImage);
+    grpc::Status s = images_->Import(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
   static void Deadline(grpc::ClientContext& ctx, int s = 60) {
@@ -206,6 +231,10 @@ class PodSandboxTest : public ::testing::Test {
     EXPECT_FALSE(Exists(RecordDir(id))) << "record of " << id;
     EXPECT_FALSE(Mounted(StateDir(id) + "/ns/net")) << "netns mount of " << id;
     EXPECT_FALSE(Mounted(StateDir(id) + "/shm")) << "shm mount of " << id;
+    EXPECT_FALSE(Exists(d_->state() + "/infra/" + id)) << "infra bundle of " << id;
+    EXPECT_EQ(Out("grep -F " + id + " /proc/self/mountinfo"), "") << "mounts of " << id;
+    EXPECT_EQ(Out("ls -A " + shim_dir_.path() + "/tasks 2>/dev/null | grep -F " + id), "")
+        << "runtime task of " << id;
     for (const char* c : {"cpu", "cpuacct", "memory", "pids"}) {
       EXPECT_FALSE(Exists(std::string("/sys/fs/cgroup/") + c + "/berth/" + id)) << c;
     }
@@ -223,6 +252,8 @@ class PodSandboxTest : public ::testing::Test {
   std::string pid_, prefix_, bridge_, conf_dir_, bin_dir_, data_dir_, plugins_dir_;
   std::unique_ptr<BerthdProcess> d_;
   std::unique_ptr<rv1::RuntimeService::Stub> stub_;
+  std::unique_ptr<berth::v1::Images::Stub> images_;
+  TempDir shim_dir_;
 };
 
 TEST_F(PodSandboxTest, RunStatusListStopRemove) {

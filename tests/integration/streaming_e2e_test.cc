@@ -114,6 +114,7 @@ void SetUpEnv(Env& env) {
   }
   nlohmann::json cfg = {
       {"snapshotter", "overlay"},
+      {"sandbox_image", kTestPauseImage},
       {"streaming", {{"token_ttl_s", kTokenTtlSeconds}}},
       {"plugins",
        {{"io.berth.runtime.v1/native", {{"state_dir", env.shim_dir.path()}}},
@@ -127,14 +128,15 @@ void SetUpEnv(Env& env) {
   auto ch = grpc::CreateChannel(env.berthd->endpoint(), grpc::InsecureChannelCredentials());
   env.rt = cri::RuntimeService::NewStub(ch);
   auto images = berth::v1::Images::NewStub(ch);
-  {
+  for (const auto& [layout, name] :
+       {std::pair<std::string, std::string>{"busybox", kBusybox}, {"pause", kTestPauseImage}}) {
     grpc::ClientContext ctx;
     berth::v1::ImportImageRequest req;
     berth::v1::ImportImageResponse resp;
-    req.set_path(TestImages::Get().path("busybox"));
-    req.set_name(kBusybox);
+    req.set_path(TestImages::Get().path(layout));
+    req.set_name(name);
     grpc::Status s = images->Import(WithDeadline(ctx), req, &resp);
-    if (!s.ok()) return fail("import: " + s.error_message());
+    if (!s.ok()) return fail("import " + layout + ": " + s.error_message());
   }
   cri::PodSandboxConfig& c = env.pod_config;
   c.mutable_metadata()->set_name("stream");

@@ -10,6 +10,10 @@ namespace berth::testing {
 // True when running under CI (CI=true): there a test that cannot run must fail, not skip.
 bool RunningInCi();
 
+// The name tests import the pause image of scripts/make-test-images under (OUT/pause) and
+// configure as berthd's "sandbox_image": pods sharing a PID namespace (the CRI default) run it.
+inline constexpr char kTestPauseImage[] = "localhost/berth/pause:test";
+
 // Empty when the process is root; otherwise why not.
 std::string WhyNotRoot();
 

@@ -145,9 +145,13 @@ Status MountOne(int root_fd, const Mount& m, const RootfsOptions& opts) {
   } else if (m.type == "cgroup" || m.type == "cgroup2") {
     BERTH_RETURN_IF_ERROR(MountCgroupFs(root_fd, m, o, target.get()));
   } else {
-    unsigned long flags = o.flags;
-    int rc = mount(m.source.c_str(), FdPath(target.get()).c_str(), m.type.c_str(), flags,
-                   o.data.empty() ? nullptr : o.data.c_str());
+    // Read-only goes on this mount, never on the filesystem: one network namespace has one
+    // sysfs superblock (one IPC namespace one mqueue), shared by every mount of it, so a
+    // read-only superblock made by one container (say a pod's unprivileged infra container)
+    // would leave /sys read-only for a privileged container of the same pod. runc does the same.
+    const unsigned long flags = o.flags;
+    int rc = mount(m.source.c_str(), FdPath(target.get()).c_str(), m.type.c_str(),
+                   flags & ~MS_RDONLY, o.data.empty() ? nullptr : o.data.c_str());
     if (rc != 0 && errno == EPERM && m.type == "sysfs") {
       // sysfs cannot be mounted without owning the network namespace: fall back to the host's.
       MountOptions b = o;
@@ -155,6 +159,12 @@ Status MountOne(int root_fd, const Mount& m, const RootfsOptions& opts) {
       BERTH_RETURN_IF_ERROR(BindMount("/sys", target.get(), b, m.destination));
     } else if (rc != 0) {
       return ErrnoStatus(errno, "mount " + m.type + " at " + m.destination);
+    } else if (flags & MS_RDONLY) {
+      // A fresh lookup reaches the new mount (`target` is the directory under it).
+      Result<int> fd = OpenInRoot(root_fd, m.destination, O_PATH);
+      if (!fd.ok()) return fd.status().Wrap("reopen " + m.destination);
+      UniqueFd mounted(*fd);
+      BERTH_RETURN_IF_ERROR(SetAttr(mounted.get(), MS_RDONLY, false, m.destination));
     }
   }
   return SetPropagation(root_fd, m.destination, o.propagation);
