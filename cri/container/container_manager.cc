@@ -111,12 +111,7 @@ ContainerManager::~ContainerManager() {
 }
 
 Result<RuntimeClient> ContainerManager::Runtime(const std::string& plugin) const {
-  PluginHandle* h = plugins_.Find(BERTH_PLUGIN_TYPE_RUNTIME, plugin.empty() ? "native" : plugin);
-  if (!h) {
-    return FailedPrecondition("runtime plugin \"" + plugin +
-                              "\" is not loaded (see berthctl plugins)");
-  }
-  return RuntimeClient(h);
+  return RuntimeClient::Find(plugins_, plugin.empty() ? "native" : plugin);
 }
 
 std::shared_ptr<ContainerManager::Entry> ContainerManager::Find(const std::string& id) const {
@@ -385,18 +380,13 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
     return NotFound("image \"" + config.image().image() + "\" not found, pull it first");
   }
   const image::ImageRecord& image = **img;
-  auto chain = image.snapshots.find(images_.snapshotter());
-  if (chain == image.snapshots.end() || chain->second.empty()) {
-    return FailedPrecondition("image " + image.id + " is not unpacked for snapshotter " +
-                              images_.snapshotter() + "; pull it again");
-  }
-  PluginHandle* snap_handle = plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, images_.snapshotter());
-  if (!snap_handle)
-    return FailedPrecondition("snapshotter " + images_.snapshotter() + " is not loaded");
-  image::SnapshotterClient snap(snap_handle, images_.snapshotter());
+  Result<std::string> parent = images_.RootfsParent(image);
+  if (!parent.ok()) return parent.status();
+  Result<image::SnapshotterClient> snapshotter = images_.Snapshotter();
+  if (!snapshotter.ok()) return snapshotter.status();
+  image::SnapshotterClient& snap = *snapshotter;
   // Image volumes' images must be pulled: NOT_FOUND now, before anything is made.
-  Result<std::vector<ImageVolumeSource>> volumes =
-      ResolveImageVolumes(config, images_, snap.name());
+  Result<std::vector<ImageVolumeSource>> volumes = ResolveImageVolumes(config, images_);
   if (!volumes.ok()) return volumes.status();
   Result<RuntimeClient> rt = Runtime(pod->runtime_plugin);
   if (!rt.ok()) return rt.status();
@@ -441,8 +431,7 @@ Result<std::string> ContainerManager::Create(const std::string& pod_id,
   // into it (container_streams.h). Root-only, inside the 0700 bundle.
   if (config.stdin() && ::mkfifo(StdinFifoPath(rec).c_str(), 0600) != 0)
     return fail(ErrnoStatus(errno, "create stdin fifo " + StdinFifoPath(rec)));
-  Result<std::vector<plugin::v1::Mount>> mounts =
-      snap.Prepare(rec.snapshot_key, chain->second.back());
+  Result<std::vector<plugin::v1::Mount>> mounts = snap.Prepare(rec.snapshot_key, *parent);
   if (!mounts.ok()) return fail(mounts.status().Wrap("prepare rootfs snapshot"));
 
   // Users and groups come from the image's own files.

@@ -433,21 +433,15 @@ Result<cri::ExecSyncResponse> ContainerManager::ExecSync(const std::string& id_i
   Result<ContainerRecord> running = RunningRecord(id_in);
   if (!running.ok()) return running.status();
   const ContainerRecord& rec = *running;
-  Result<std::string> spec_text = ReadFile(rec.bundle + "/config.json");
-  if (!spec_text.ok()) return spec_text.status().Wrap("exec in " + rec.id);
-  nlohmann::json spec = nlohmann::json::parse(*spec_text, nullptr, false);
-  if (spec.is_discarded() || !spec.contains("process"))
-    return Status(StatusCode::kDataLoss, "bundle of " + rec.id + " has no process");
-  nlohmann::json process = spec["process"];
-  process["args"] = cmd;
-  process["terminal"] = false;
+  Result<nlohmann::json> process = ExecProcess(rec, cmd, /*tty=*/false);
+  if (!process.ok()) return process.status();
   Result<RuntimeClient> rt = Runtime(rec.runtime_plugin);
   if (!rt.ok()) return rt.status();
   static std::atomic<uint64_t> counter{0};
   plugin::v1::ExecProcessRequest req;
   req.set_id(rec.id);
   req.set_exec_id("sync-" + std::to_string(NowNanos()) + "-" + std::to_string(++counter));
-  req.set_process_json(process.dump());
+  req.set_process_json(process->dump());
   req.set_sync(true);
   req.set_timeout_ms(timeout_s > 0 ? timeout_s * 1000 : 0);
   // Per stream, CRI's ExecSyncResponse cap: the runtime keeps the first 16 MiB of stdout and

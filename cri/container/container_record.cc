@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "common/fs.h"
+
 namespace berth::container {
 namespace {
 
@@ -103,6 +105,20 @@ Result<ContainerRecord> ContainerRecord::FromJson(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     return Status(StatusCode::kDataLoss, std::string("container record: ") + e.what());
   }
+}
+
+Result<nlohmann::json> ExecProcess(const ContainerRecord& r, const std::vector<std::string>& cmd,
+                                   bool tty) {
+  Result<std::string> text = ReadFile(r.bundle + "/config.json");
+  if (!text.ok()) return text.status().Wrap("exec in " + r.id);
+  nlohmann::json spec = nlohmann::json::parse(*text, nullptr, false);
+  if (spec.is_discarded() || !spec.contains("process"))
+    return Status(StatusCode::kDataLoss, "bundle of " + r.id + " has no process");
+  nlohmann::json process = spec["process"];
+  process["args"] = cmd;
+  process["terminal"] = tty;
+  process.erase("consoleSize");  // the session's terminal sets the size
+  return process;
 }
 
 }  // namespace berth::container

@@ -48,4 +48,10 @@ struct ContainerRecord {
 // as io.stdin, written by attach sessions. Derived from the record, so it survives restarts.
 inline std::string StdinFifoPath(const ContainerRecord& r) { return r.bundle + "/stdin"; }
 
+// The OCI process of an exec in the container (ExecSync and streaming exec): the container's own
+// process from its bundle (user, env, cwd, capabilities, …) with `cmd` as args, a terminal when
+// `tty`. DATA_LOSS when the bundle has no process; the read's error otherwise.
+Result<nlohmann::json> ExecProcess(const ContainerRecord& r, const std::vector<std::string>& cmd,
+                                   bool tty);
+
 }  // namespace berth::container

@@ -105,15 +105,8 @@ Result<int> ContainerStreams::Exec(const std::string& container_id,
   if (!target.ok()) return target.status();
   const container::ContainerRecord& rec = target->rec;
   const RuntimeClient& rt = target->runtime;
-  Result<std::string> spec_text = ReadFile(rec.bundle + "/config.json");
-  if (!spec_text.ok()) return spec_text.status().Wrap("exec in " + rec.id);
-  nlohmann::json spec = nlohmann::json::parse(*spec_text, nullptr, false);
-  if (spec.is_discarded() || !spec.contains("process"))
-    return Status(StatusCode::kDataLoss, "bundle of " + rec.id + " has no process");
-  nlohmann::json process = spec["process"];
-  process["args"] = cmd;
-  process["terminal"] = io.tty;
-  process.erase("consoleSize");
+  Result<nlohmann::json> process = container::ExecProcess(rec, cmd, io.tty);
+  if (!process.ok()) return process.status();
 
   std::string exec_id = "stream-" + std::to_string(++serial_) + "-" + std::to_string(NowNs());
   FifoDir dir;
@@ -121,7 +114,7 @@ Result<int> ContainerStreams::Exec(const std::string& container_id,
   plugin::v1::ExecProcessRequest req;
   req.set_id(rec.id);
   req.set_exec_id(exec_id);
-  req.set_process_json(process.dump());
+  req.set_process_json(process->dump());
   req.set_sync(false);
   req.mutable_io()->set_terminal(io.tty);
   UniqueFd out_r, err_r, in_hold;

@@ -96,8 +96,7 @@ Status ValidateImageVolumeMount(const cri::Mount& m) {
 }
 
 Result<std::vector<ImageVolumeSource>> ResolveImageVolumes(const cri::ContainerConfig& config,
-                                                           const image::ImageManager& images,
-                                                           const std::string& snapshotter) {
+                                                           const image::ImageManager& images) {
   std::vector<ImageVolumeSource> out;
   for (int i = 0; i < config.mounts_size(); ++i) {
     const cri::Mount& m = config.mounts(i);
@@ -108,13 +107,9 @@ Result<std::vector<ImageVolumeSource>> ResolveImageVolumes(const cri::ContainerC
     if (!*img) {
       return Fail(NotFound("image \"" + ImageVolumeRef(m) + "\" not found, pull it first"), m);
     }
-    auto chain = (*img)->snapshots.find(snapshotter);
-    if (chain == (*img)->snapshots.end() || chain->second.empty()) {
-      return Fail(FailedPrecondition("image " + (*img)->id + " is not unpacked for snapshotter " +
-                                     snapshotter + "; pull it again"),
-                  m);
-    }
-    out.push_back({i, (*img)->id, chain->second.back()});
+    Result<std::string> parent = images.RootfsParent(**img);
+    if (!parent.ok()) return Fail(parent.status(), m);
+    out.push_back({i, (*img)->id, *parent});
   }
   return out;
 }

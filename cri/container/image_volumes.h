@@ -65,10 +65,9 @@ struct ImageVolumeSource {
 };
 
 // Resolves every image mount of `config` against the local images (no side effects). NOT_FOUND
-// when one is not pulled, FAILED_PRECONDITION when not unpacked for `snapshotter`.
+// when one is not pulled, FAILED_PRECONDITION when not unpacked for the images' snapshotter.
 Result<std::vector<ImageVolumeSource>> ResolveImageVolumes(
-    const runtime::v1::ContainerConfig& config, const image::ImageManager& images,
-    const std::string& snapshotter);
+    const runtime::v1::ContainerConfig& config, const image::ImageManager& images);
 
 // Makes the views and mounts of `sources` (see above). Returns mount index → host directory for
 // SpecInputs::image_volume_sources. On error nothing of it is left.

@@ -65,12 +65,7 @@ std::string InfraContainer::BundleDir(const PodView& pod) const {
 }
 
 Result<RuntimeClient> InfraContainer::Runtime(const PodView& pod) const {
-  PluginHandle* h = plugins_.Find(BERTH_PLUGIN_TYPE_RUNTIME, pod.runtime_plugin);
-  if (h == nullptr) {
-    return FailedPrecondition("runtime plugin \"" + pod.runtime_plugin + "\" of pod " + pod.id +
-                              " is not loaded (see berthctl plugins)");
-  }
-  return RuntimeClient(h);
+  return RuntimeClient::Find(plugins_, pod.runtime_plugin);
 }
 
 Result<image::ImageRecord> InfraContainer::SandboxImage() {
@@ -107,16 +102,10 @@ Result<InfraProcess> InfraContainer::Start(const PodView& pod) {
 Result<InfraProcess> InfraContainer::CreateAndStart(const PodView& pod) {
   Result<image::ImageRecord> image = SandboxImage();
   if (!image.ok()) return image.status();
-  auto chain = image->snapshots.find(images_.snapshotter());
-  if (chain == image->snapshots.end() || chain->second.empty()) {
-    return FailedPrecondition("sandbox image " + image->id + " is not unpacked for snapshotter " +
-                              images_.snapshotter() + "; pull it again");
-  }
-  PluginHandle* snap_handle = plugins_.Find(BERTH_PLUGIN_TYPE_SNAPSHOTTER, images_.snapshotter());
-  if (snap_handle == nullptr) {
-    return FailedPrecondition("snapshotter " + images_.snapshotter() + " is not loaded");
-  }
-  image::SnapshotterClient snap(snap_handle, images_.snapshotter());
+  Result<std::string> parent = images_.RootfsParent(*image);
+  if (!parent.ok()) return parent.status().Wrap("sandbox image");
+  Result<image::SnapshotterClient> snap = images_.Snapshotter();
+  if (!snap.ok()) return snap.status();
   Result<RuntimeClient> rt = Runtime(pod);
   if (!rt.ok()) return rt.status();
 
@@ -126,8 +115,7 @@ Result<InfraProcess> InfraContainer::CreateAndStart(const PodView& pod) {
   BERTH_RETURN_IF_ERROR(ValidateContainerConfig(config, view).Wrap("pod security context"));
   const std::string bundle = BundleDir(pod);
   BERTH_RETURN_IF_ERROR(MakeDirs(bundle, 0700).Wrap("infra bundle directory"));
-  Result<std::vector<plugin::v1::Mount>> mounts =
-      snap.Prepare(SnapshotKey(pod), chain->second.back());
+  Result<std::vector<plugin::v1::Mount>> mounts = snap->Prepare(SnapshotKey(pod), *parent);
   if (!mounts.ok()) return mounts.status().Wrap("prepare the infra container's rootfs");
   Result<ImageUserFiles> files = ReadImageUserFiles(*mounts, bundle + "/peek");
   if (!files.ok()) return files.status();

@@ -98,6 +98,15 @@ Result<SnapshotterClient> ImageManager::Snapshotter() const {
   return SnapshotterClient(h, options_.snapshotter);
 }
 
+Result<std::string> ImageManager::RootfsParent(const ImageRecord& image) const {
+  auto chain = image.snapshots.find(options_.snapshotter);
+  if (chain == image.snapshots.end() || chain->second.empty()) {
+    return FailedPrecondition("image " + image.id + " is not unpacked for snapshotter " +
+                              options_.snapshotter + "; pull it again");
+  }
+  return chain->second.back();
+}
+
 bool ImageManager::IsPinned(const ImageRecord& r) const {
   if (r.pinned) return true;
   const std::string& s = options_.sandbox_image;

@@ -87,6 +87,11 @@ class ImageManager {
 
   PullProgressHub& progress() { return progress_; }
   const std::string& snapshotter() const { return options_.snapshotter; }
+  // The configured snapshotter; FAILED_PRECONDITION (SnapshotterProblem) when it is not loaded.
+  Result<SnapshotterClient> Snapshotter() const;
+  // The committed snapshot a rootfs of `image` is prepared from (its top layer's chain id) in
+  // the configured snapshotter; FAILED_PRECONDITION when the image is not unpacked there.
+  Result<std::string> RootfsParent(const ImageRecord& image) const;
   // The snapshotter's problem in a sentence, "" when it is loaded.
   std::string SnapshotterProblem() const;
   // Runs GC now (or when the last active operation ends).
@@ -115,8 +120,6 @@ class ImageManager {
       SnapshotterClient& snap, const std::vector<Descriptor>& layers,
       const std::vector<std::string>& diff_ids, const std::shared_ptr<PullProgressHub::Entry>& e,
       const std::function<Status(size_t)>& wait_for_layer = nullptr);
-  Result<SnapshotterClient> Snapshotter() const;
-
   void BeginOp();
   void EndOp(bool collect);
   Status CollectGarbageLocked();  // gc_mu_ held, no active operation

@@ -1,6 +1,17 @@
 #include "cri/runtime/runtime_client.h"
 
+#include "berth/plugin_abi.h"
+
 namespace berth {
+
+Result<RuntimeClient> RuntimeClient::Find(const PluginHost& host, const std::string& plugin) {
+  const PluginHandle* h = host.Find(BERTH_PLUGIN_TYPE_RUNTIME, plugin);
+  if (h == nullptr) {
+    return FailedPrecondition("runtime plugin \"" + plugin +
+                              "\" is not loaded (see berthctl plugins)");
+  }
+  return RuntimeClient(h);
+}
 
 namespace pv1 = ::berth::plugin::v1;
 

@@ -11,12 +11,16 @@
 #include "berth/plugin/v1/runtime.pb.h"
 #include "common/status.h"
 #include "cri/plugin_host/plugin_handle.h"
+#include "cri/plugin_host/plugin_host.h"
 
 namespace berth {
 
 class RuntimeClient {
  public:
   explicit RuntimeClient(const PluginHandle* handle) : handle_(handle) {}
+  // The loaded io.berth.runtime.v1 plugin `plugin` of `host`; FAILED_PRECONDITION naming it
+  // when it is not loaded.
+  static Result<RuntimeClient> Find(const PluginHost& host, const std::string& plugin);
 
   const std::string& plugin_name() const { return handle_->name(); }
 
